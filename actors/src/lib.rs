@@ -4,3 +4,5 @@
 //! This crate knows no HTTP and no SQL; the server in `src/` feeds it configuration.
 
 pub mod ami;
+pub mod live;
+pub mod sim;

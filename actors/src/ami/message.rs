@@ -28,7 +28,13 @@ pub(crate) struct Field {
 
 impl Field {
     pub(crate) fn output(value: Span) -> Self {
-        Field { key: Span { start: SYNTHETIC_OUTPUT, end: SYNTHETIC_OUTPUT }, value }
+        Field {
+            key: Span {
+                start: SYNTHETIC_OUTPUT,
+                end: SYNTHETIC_OUTPUT,
+            },
+            value,
+        }
     }
 }
 
@@ -62,7 +68,9 @@ impl Message {
     }
 
     /// Builds a message from `(key, value)` pairs.
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         let mut b = Message::builder();
         for (k, v) in pairs {
             b = b.field(k.as_ref(), v.as_ref());
@@ -74,7 +82,10 @@ impl Message {
         if span.start == SYNTHETIC_OUTPUT {
             return "Output";
         }
-        let bytes = self.buf.get(span.start as usize..span.end as usize).unwrap_or_default();
+        let bytes = self
+            .buf
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default();
         // The buffer was validated as UTF-8 when the message was built and spans end on
         // ASCII delimiters (':', ' ', '\r', '\n'), so this never fails; an empty string
         // is the harmless answer if it ever did.
@@ -93,7 +104,9 @@ impl Message {
 
     /// Fields in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.fields.iter().map(|f| (self.text(f.key), self.text(f.value)))
+        self.fields
+            .iter()
+            .map(|f| (self.text(f.key), self.text(f.value)))
     }
 
     /// The first value for `key`, compared without case.
@@ -114,7 +127,9 @@ impl Message {
 
     /// The first key/value pair, which names the message (`Event: X`, `Response: Y`).
     pub fn first(&self) -> Option<(&str, &str)> {
-        self.fields.first().map(|f| (self.text(f.key), self.text(f.value)))
+        self.fields
+            .first()
+            .map(|f| (self.text(f.key), self.text(f.value)))
     }
 
     /// Response, event or action, from the first field.
@@ -242,7 +257,10 @@ impl MessageBuilder {
 
     /// Finishes the message.
     pub fn build(self) -> Message {
-        Message { buf: self.buf.freeze(), fields: self.fields }
+        Message {
+            buf: self.buf.freeze(),
+            fields: self.fields,
+        }
     }
 }
 
@@ -272,18 +290,31 @@ mod tests {
 
     #[test]
     fn lookup_ignores_case_and_first_occurrence_wins() {
-        let m = Message::from_pairs([("Event", "Status"), ("Variable", "a=1"), ("variable", "b=2")]);
+        let m = Message::from_pairs([
+            ("Event", "Status"),
+            ("Variable", "a=1"),
+            ("variable", "b=2"),
+        ]);
         assert_eq!(m.get("VARIABLE"), Some("a=1"));
-        assert_eq!(m.get_all("Variable").collect::<Vec<_>>(), vec!["a=1", "b=2"]);
+        assert_eq!(
+            m.get_all("Variable").collect::<Vec<_>>(),
+            vec!["a=1", "b=2"]
+        );
         assert_eq!(m.event_name(), Some("Status"));
         assert_eq!(m.kind(), MessageKind::Event);
     }
 
     #[test]
     fn builder_replaces_line_breaks_so_no_header_can_be_injected() {
-        let m = Message::builder().field("Action", "Ping").field("X", "a\r\nAction: Hangup").build();
+        let m = Message::builder()
+            .field("Action", "Ping")
+            .field("X", "a\r\nAction: Hangup")
+            .build();
         assert_eq!(m.len(), 2);
         assert_eq!(m.get("X"), Some("a  Action: Hangup"));
-        assert_eq!(&m.to_bytes()[..], b"Action: Ping\r\nX: a  Action: Hangup\r\n\r\n");
+        assert_eq!(
+            &m.to_bytes()[..],
+            b"Action: Ping\r\nX: a  Action: Hangup\r\n\r\n"
+        );
     }
 }

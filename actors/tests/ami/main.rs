@@ -1,0 +1,6 @@
+//! Integration tests of the AMI link and the simulated PBX, over real TCP.
+
+mod fidelity;
+mod helpers;
+mod link;
+mod sim_flows;
