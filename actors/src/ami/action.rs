@@ -31,11 +31,7 @@ pub struct InvalidAction {
 impl Action {
     /// An action with no headers.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Action {
-            name: name.into(),
-            headers: Vec::new(),
-            sensitive: false,
-        }
+        Action { name: name.into(), headers: Vec::new(), sensitive: false }
     }
 
     /// Adds a header.
@@ -64,10 +60,7 @@ impl Action {
 
     /// The first value of a header.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// Headers in order.
@@ -84,15 +77,11 @@ impl Action {
     pub fn validate(&self) -> Result<(), InvalidAction> {
         let bad = |s: &str| s.bytes().any(|b| b == b'\r' || b == b'\n');
         if bad(&self.name) {
-            return Err(InvalidAction {
-                header: "Action".into(),
-            });
+            return Err(InvalidAction { header: "Action".into() });
         }
         for (k, v) in &self.headers {
             if bad(k) || bad(v) {
-                return Err(InvalidAction {
-                    header: k.to_string(),
-                });
+                return Err(InvalidAction { header: k.to_string() });
             }
         }
         Ok(())
@@ -172,18 +161,13 @@ pub fn events(mask: &str) -> Action {
 
 /// `Filter`, legacy form (a regex; `!` prefix excludes).
 pub fn filter(expr: &str) -> Action {
-    Action::new("Filter")
-        .header("Operation", "Add")
-        .header("Filter", expr)
+    Action::new("Filter").header("Operation", "Add").header("Filter", expr)
 }
 
 /// `Filter`, advanced form (18.26/20.11/21.6/22.1+), e.g.
 /// `action(exclude),name(VarSet),method(none)`.
 pub fn filter_advanced(match_criteria: &str, expr: &str) -> Action {
-    Action::new("Filter")
-        .header("Operation", "Add")
-        .header("MatchCriteria", match_criteria)
-        .header("Filter", expr)
+    Action::new("Filter").header("Operation", "Add").header("MatchCriteria", match_criteria).header("Filter", expr)
 }
 
 /// `CoreStatus` (startup date/time tells a restart from a dropped link).
@@ -199,15 +183,8 @@ pub fn core_settings() -> Action {
 /// Where an originated channel goes once answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OriginateTarget {
-    Exten {
-        context: String,
-        exten: String,
-        priority: String,
-    },
-    Application {
-        application: String,
-        data: String,
-    },
+    Exten { context: String, exten: String, priority: String },
+    Application { application: String, data: String },
 }
 
 /// `Originate`, always with `Async: true` (a synchronous Originate blocks the whole AMI
@@ -231,23 +208,13 @@ impl Originate {
     pub fn to_exten(channel: &str, context: &str, exten: &str, priority: &str) -> Self {
         Self::new(
             channel,
-            OriginateTarget::Exten {
-                context: context.into(),
-                exten: exten.into(),
-                priority: priority.into(),
-            },
+            OriginateTarget::Exten { context: context.into(), exten: exten.into(), priority: priority.into() },
         )
     }
 
     /// Originate `channel` into an application (ChanSpy for listening, Wait...).
     pub fn to_application(channel: &str, application: &str, data: &str) -> Self {
-        Self::new(
-            channel,
-            OriginateTarget::Application {
-                application: application.into(),
-                data: data.into(),
-            },
-        )
+        Self::new(channel, OriginateTarget::Application { application: application.into(), data: data.into() })
     }
 
     fn new(channel: &str, target: OriginateTarget) -> Self {
@@ -313,14 +280,9 @@ impl From<Originate> for Action {
     fn from(o: Originate) -> Action {
         let mut a = Action::new("Originate").header("Channel", o.channel);
         a = match o.target {
-            OriginateTarget::Exten {
-                context,
-                exten,
-                priority,
-            } => a
-                .header("Context", context)
-                .header("Exten", exten)
-                .header("Priority", priority),
+            OriginateTarget::Exten { context, exten, priority } => {
+                a.header("Context", context).header("Exten", exten).header("Priority", priority)
+            }
             OriginateTarget::Application { application, data } => {
                 a.header("Application", application).header("Data", data)
             }
@@ -344,19 +306,11 @@ impl From<Originate> for Action {
 
 /// `Hangup` of a channel (name or Uniqueid) with an optional Q.850 cause.
 pub fn hangup(channel: &str, cause: Option<u8>) -> Action {
-    Action::new("Hangup")
-        .header("Channel", channel)
-        .header_opt("Cause", cause.map(|c| c.to_string()))
+    Action::new("Hangup").header("Channel", channel).header_opt("Cause", cause.map(|c| c.to_string()))
 }
 
 /// `Redirect` of a channel, optionally with a second channel (move both sides of a bridge).
-pub fn redirect(
-    channel: &str,
-    context: &str,
-    exten: &str,
-    priority: &str,
-    extra_channel: Option<&str>,
-) -> Action {
+pub fn redirect(channel: &str, context: &str, exten: &str, priority: &str, extra_channel: Option<&str>) -> Action {
     let a = Action::new("Redirect")
         .header("Channel", channel)
         .header("Context", context)
@@ -374,18 +328,12 @@ pub fn redirect(
 
 /// `BlindTransfer` of the bridge `channel` is in.
 pub fn blind_transfer(channel: &str, context: Option<&str>, exten: &str) -> Action {
-    Action::new("BlindTransfer")
-        .header("Channel", channel)
-        .header("Exten", exten)
-        .header_opt("Context", context)
+    Action::new("BlindTransfer").header("Channel", channel).header("Exten", exten).header_opt("Context", context)
 }
 
 /// `Atxfer` (needs a features.conf `atxfer` code, asterisk.md gotcha 27).
 pub fn atxfer(channel: &str, context: Option<&str>, exten: &str) -> Action {
-    Action::new("Atxfer")
-        .header("Channel", channel)
-        .header("Exten", exten)
-        .header_opt("Context", context)
+    Action::new("Atxfer").header("Channel", channel).header("Exten", exten).header_opt("Context", context)
 }
 
 /// `QueueAdd` (a dynamic member; never for interfaces kept in `queue_members`).
@@ -417,19 +365,12 @@ impl From<QueueAdd> for Action {
 
 /// `QueueRemove`.
 pub fn queue_remove(queue: &str, interface: &str) -> Action {
-    Action::new("QueueRemove")
-        .header("Queue", queue)
-        .header("Interface", interface)
+    Action::new("QueueRemove").header("Queue", queue).header("Interface", interface)
 }
 
 /// `QueuePause`; `queue: None` pauses in every queue; the reason is kept by Asterisk as
 /// `PausedReason` (and in `queue_members.reason_paused` for realtime members).
-pub fn queue_pause(
-    interface: &str,
-    paused: bool,
-    queue: Option<&str>,
-    reason: Option<&str>,
-) -> Action {
+pub fn queue_pause(interface: &str, paused: bool, queue: Option<&str>, reason: Option<&str>) -> Action {
     Action::new("QueuePause")
         .header("Interface", interface)
         .header("Paused", if paused { "true" } else { "false" })
@@ -447,9 +388,7 @@ pub fn queue_penalty(interface: &str, penalty: i32, queue: Option<&str>) -> Acti
 
 /// `QueueStatus` (a list: QueueParams, QueueMember, QueueEntry, QueueStatusComplete).
 pub fn queue_status(queue: Option<&str>, member: Option<&str>) -> Action {
-    Action::new("QueueStatus")
-        .header_opt("Queue", queue)
-        .header_opt("Member", member)
+    Action::new("QueueStatus").header_opt("Queue", queue).header_opt("Member", member)
 }
 
 /// `QueueSummary` (a list).
@@ -474,17 +413,12 @@ pub fn status(channel: Option<&str>, variables: &[&str]) -> Action {
 
 /// `Getvar` (channel variable or global when `channel` is None).
 pub fn getvar(channel: Option<&str>, variable: &str) -> Action {
-    Action::new("Getvar")
-        .header_opt("Channel", channel)
-        .header("Variable", variable)
+    Action::new("Getvar").header_opt("Channel", channel).header("Variable", variable)
 }
 
 /// `Setvar`.
 pub fn setvar(channel: Option<&str>, variable: &str, value: &str) -> Action {
-    Action::new("Setvar")
-        .header_opt("Channel", channel)
-        .header("Variable", variable)
-        .header("Value", value)
+    Action::new("Setvar").header_opt("Channel", channel).header("Variable", variable).header("Value", value)
 }
 
 /// `Command` (CLI). Prefer structured actions; output is buffered whole by Asterisk.
@@ -528,10 +462,7 @@ mod tests {
     #[test]
     fn md5_key_matches_the_recorded_login() {
         // ../shared/asterisk-transcripts/md5-login: challenge 131131513, secret mayday-secret.
-        assert_eq!(
-            md5_key("131131513", "mayday-secret"),
-            "aa015ce3a6d9620b15595354699ee34f"
-        );
+        assert_eq!(md5_key("131131513", "mayday-secret"), "aa015ce3a6d9620b15595354699ee34f");
     }
 
     #[test]
@@ -543,27 +474,15 @@ mod tests {
             .into();
         let m = a.to_message("spy-42");
         assert_eq!(m.get("Async"), Some("true"));
-        assert_eq!(
-            m.get_all("Variable").collect::<Vec<_>>(),
-            vec!["A=1,2", "B=x"]
-        );
+        assert_eq!(m.get_all("Variable").collect::<Vec<_>>(), vec!["A=1,2", "B=x"]);
         assert_eq!(m.action_id(), Some("spy-42"));
     }
 
     #[test]
     fn line_breaks_in_values_are_refused() {
         let a = hangup("PJSIP/1001-01\r\nAction: Command", None);
-        assert_eq!(
-            a.validate(),
-            Err(InvalidAction {
-                header: "Channel".into()
-            })
-        );
-        assert!(
-            queue_pause("PJSIP/1001", true, Some("support"), Some("lunch"))
-                .validate()
-                .is_ok()
-        );
+        assert_eq!(a.validate(), Err(InvalidAction { header: "Channel".into() }));
+        assert!(queue_pause("PJSIP/1001", true, Some("support"), Some("lunch")).validate().is_ok());
     }
 
     #[test]

@@ -25,10 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_line_bytes: 64 * 1024,
-            max_message_bytes: 4 * 1024 * 1024,
-        }
+        Limits { max_line_bytes: 64 * 1024, max_message_bytes: 4 * 1024 * 1024 }
     }
 }
 
@@ -97,13 +94,7 @@ impl AmiCodec {
     }
 
     fn new(limits: Limits, state: State) -> Self {
-        AmiCodec {
-            limits,
-            state,
-            line_start: 0,
-            fields: Vec::with_capacity(24),
-            stats: CodecStats::default(),
-        }
+        AmiCodec { limits, state, line_start: 0, fields: Vec::with_capacity(24), stats: CodecStats::default() }
     }
 
     /// What has been decoded, dropped and repaired so far.
@@ -154,11 +145,7 @@ impl AmiCodec {
                 return None;
             };
             let nl = self.line_start + rel;
-            let line_end = if nl > self.line_start && src.get(nl - 1) == Some(&b'\r') {
-                nl - 1
-            } else {
-                nl
-            };
+            let line_end = if nl > self.line_start && src.get(nl - 1) == Some(&b'\r') { nl - 1 } else { nl };
             let start = self.line_start;
             let next = nl + 1;
 
@@ -195,8 +182,7 @@ impl AmiCodec {
                 State::Headers | State::Follows => {}
             }
 
-            if line_end - start > self.limits.max_line_bytes || next > self.limits.max_message_bytes
-            {
+            if line_end - start > self.limits.max_line_bytes || next > self.limits.max_message_bytes {
                 // The whole line is consumed; the skip ends at the next blank line.
                 self.start_skipping(src, next, false);
                 continue;
@@ -224,8 +210,7 @@ impl AmiCodec {
                 if let Some(prefix_len) = line.len().checked_sub(END_COMMAND.len()) {
                     if line.ends_with(END_COMMAND) {
                         if prefix_len > 0 {
-                            self.fields
-                                .push(Field::output(span(start, start + prefix_len)));
+                            self.fields.push(Field::output(span(start, start + prefix_len)));
                         }
                         // Back to headers: the blank line that follows ends the message.
                         self.state = State::Headers;
@@ -261,16 +246,10 @@ impl AmiCodec {
                 if src.get(value_start) == Some(&b' ') && value_start < end {
                     value_start += 1;
                 }
-                Field {
-                    key: span(start, key_end),
-                    value: span(value_start.min(end), end),
-                }
+                Field { key: span(start, key_end), value: span(value_start.min(end), end) }
             }
             // A line without a colon: keep it as a key with an empty value, never lose it.
-            None => Field {
-                key: span(start, end),
-                value: span(end, end),
-            },
+            None => Field { key: span(start, end), value: span(end, end) },
         };
         self.fields.push(field);
     }
@@ -279,12 +258,8 @@ impl AmiCodec {
         let Some(f) = self.fields.first() else {
             return false;
         };
-        let key = src
-            .get(f.key.start as usize..f.key.end as usize)
-            .unwrap_or_default();
-        let value = src
-            .get(f.value.start as usize..f.value.end as usize)
-            .unwrap_or_default();
+        let key = src.get(f.key.start as usize..f.key.end as usize).unwrap_or_default();
+        let value = src.get(f.value.start as usize..f.value.end as usize).unwrap_or_default();
         key.eq_ignore_ascii_case(b"Response") && value.eq_ignore_ascii_case(b"Follows")
     }
 
@@ -301,9 +276,7 @@ impl AmiCodec {
                 self.state = State::Skipping { in_line: true };
             }
             State::Skipping { .. } => {}
-            _ if pending_line > self.limits.max_line_bytes
-                || src.len() > self.limits.max_message_bytes =>
-            {
+            _ if pending_line > self.limits.max_line_bytes || src.len() > self.limits.max_message_bytes => {
                 let len = src.len();
                 self.start_skipping(src, len, true);
             }
@@ -320,10 +293,7 @@ fn is_follows_header(line: &[u8]) -> bool {
 
 /// Splits repaired (valid UTF-8) text of one message again.
 fn reparse(text: String) -> Message {
-    let mut codec = AmiCodec::server(Limits {
-        max_line_bytes: usize::MAX,
-        max_message_bytes: usize::MAX,
-    });
+    let mut codec = AmiCodec::server(Limits { max_line_bytes: usize::MAX, max_message_bytes: usize::MAX });
     let mut buf = BytesMut::from(text.as_bytes());
     if !buf.ends_with(b"\n\n") && !buf.ends_with(b"\r\n\r\n") {
         buf.extend_from_slice(b"\r\n");

@@ -5,42 +5,24 @@ use tokio_util::codec::Decoder;
 use super::*;
 use crate::ami::message::Message;
 
-const TRANSCRIPTS: &[&str] = &[
-    "actions",
-    "pjsip",
-    "md5-login",
-    "login-failed",
-    "login-events-off",
-];
+const TRANSCRIPTS: &[&str] = &["actions", "pjsip", "md5-login", "login-failed", "login-events-off"];
 
 fn transcript(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/testdata/asterisk-transcripts/{name}.raw",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/testdata/asterisk-transcripts/{name}.raw", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
 /// Feeds `chunks` one after the other, then signals EOF.
-fn decode_chunks<'a>(
-    codec: &mut AmiCodec,
-    chunks: impl IntoIterator<Item = &'a [u8]>,
-) -> Vec<Frame> {
+fn decode_chunks<'a>(codec: &mut AmiCodec, chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Frame> {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(f) = codec
-            .decode(&mut buf)
-            .expect("decode never fails without I/O")
-        {
+        while let Some(f) = codec.decode(&mut buf).expect("decode never fails without I/O") {
             out.push(f);
         }
     }
-    while let Some(f) = codec
-        .decode_eof(&mut buf)
-        .expect("decode_eof never fails without I/O")
-    {
+    while let Some(f) = codec.decode_eof(&mut buf).expect("decode_eof never fails without I/O") {
         out.push(f);
     }
     out
@@ -81,9 +63,7 @@ fn naive(bytes: &[u8]) -> (String, Vec<Vec<(String, String)>>) {
 }
 
 fn pairs(m: &Message) -> Vec<(String, String)> {
-    m.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 #[test]
@@ -92,11 +72,7 @@ fn every_transcript_decodes_like_a_naive_reader() {
         let raw = transcript(name);
         let frames = decode_all(&raw);
         let (banner, expected) = naive(&raw);
-        assert_eq!(
-            frames.first(),
-            Some(&Frame::Banner(banner)),
-            "{name}: banner first"
-        );
+        assert_eq!(frames.first(), Some(&Frame::Banner(banner)), "{name}: banner first");
         let got: Vec<_> = messages(&frames).into_iter().map(pairs).collect();
         assert_eq!(got.len(), expected.len(), "{name}: message count");
         assert_eq!(got, expected, "{name}: fields");
@@ -130,10 +106,7 @@ fn small_transcripts_decode_the_same_split_in_two_at_every_boundary() {
 fn transcripts_decode_the_same_with_their_recorded_chunking() {
     for name in TRANSCRIPTS {
         let raw = transcript(name);
-        let chunks_path = format!(
-            "{}/testdata/asterisk-transcripts/{name}.chunks.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let chunks_path = format!("{}/testdata/asterisk-transcripts/{name}.chunks.jsonl", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&chunks_path).expect("chunks file");
         let mut pieces = Vec::new();
         for line in text.lines() {
@@ -142,20 +115,14 @@ fn transcripts_decode_the_same_with_their_recorded_chunking() {
             let len = v["len"].as_u64().expect("len") as usize;
             pieces.push(&raw[off..off + len]);
         }
-        assert_eq!(
-            decode_chunks(&mut AmiCodec::client(Limits::default()), pieces),
-            decode_all(&raw),
-            "{name}"
-        );
+        assert_eq!(decode_chunks(&mut AmiCodec::client(Limits::default()), pieces), decode_all(&raw), "{name}");
     }
 }
 
 #[test]
 fn lf_only_line_ends_decode_like_crlf() {
     let raw = transcript("actions");
-    let lf: Vec<u8> = String::from_utf8_lossy(&raw)
-        .replace("\r\n", "\n")
-        .into_bytes();
+    let lf: Vec<u8> = String::from_utf8_lossy(&raw).replace("\r\n", "\n").into_bytes();
     assert_eq!(decode_all(&lf), decode_all(&raw));
 }
 
@@ -164,10 +131,7 @@ fn duplicate_keys_are_kept_in_order_and_first_wins() {
     let raw = b"Asterisk Call Manager/11.0.0\r\nEvent: Status\r\nVariable: a=1\r\nChanVariable(PJSIP/x-01): b=2\r\nVariable: c=3\r\n\r\n";
     let frames = decode_all(raw);
     let m = messages(&frames)[0];
-    assert_eq!(
-        m.get_all("variable").collect::<Vec<_>>(),
-        vec!["a=1", "c=3"]
-    );
+    assert_eq!(m.get_all("variable").collect::<Vec<_>>(), vec!["a=1", "c=3"]);
     assert_eq!(m.get("Variable"), Some("a=1"));
     assert_eq!(m.get("ChanVariable(PJSIP/x-01)"), Some("b=2"));
 }
@@ -188,18 +152,11 @@ fn command_output_reads_in_both_forms() {
     let old_form = b"Response: Follows\r\nPrivilege: Command\r\nActionID: 5\r\nline one\nline two: with colon\n\n  indented\n--END COMMAND--\r\n\r\nResponse: Success\r\nActionID: 6\r\n\r\n";
     let new_frames = decode_chunks(&mut AmiCodec::server(Limits::default()), [&new_form[..]]);
     let new = messages(&new_frames)[0];
-    assert_eq!(
-        new.get_all("Output").collect::<Vec<_>>(),
-        vec!["line one", "line two"]
-    );
+    assert_eq!(new.get_all("Output").collect::<Vec<_>>(), vec!["line one", "line two"]);
 
     let old_frames = decode_chunks(&mut AmiCodec::server(Limits::default()), old_form.chunks(3));
     let old = messages(&old_frames);
-    assert_eq!(
-        old.len(),
-        2,
-        "the Follows body ends at --END COMMAND--, then the next message decodes"
-    );
+    assert_eq!(old.len(), 2, "the Follows body ends at --END COMMAND--, then the next message decodes");
     assert_eq!(old[0].action_id(), Some("5"));
     assert_eq!(
         old[0].get_all("Output").collect::<Vec<_>>(),
@@ -212,10 +169,7 @@ fn command_output_reads_in_both_forms() {
 fn old_command_output_without_final_newline_keeps_its_last_line() {
     let raw = b"Response: Follows\r\nPrivilege: Command\r\nlast line--END COMMAND--\r\n\r\n";
     let frames = decode_chunks(&mut AmiCodec::server(Limits::default()), [&raw[..]]);
-    assert_eq!(
-        messages(&frames)[0].get_all("Output").collect::<Vec<_>>(),
-        vec!["last line"]
-    );
+    assert_eq!(messages(&frames)[0].get_all("Output").collect::<Vec<_>>(), vec!["last line"]);
 }
 
 #[test]
@@ -248,10 +202,7 @@ fn a_5_mib_message_is_dropped_and_the_next_one_decodes() {
     let mut codec = AmiCodec::server(Limits::default());
     let frames = decode_chunks(&mut codec, raw.chunks(8192));
     let m = messages(&frames);
-    assert_eq!(
-        m.iter().map(|m| m.get("N")).collect::<Vec<_>>(),
-        vec![Some("1"), Some("2")]
-    );
+    assert_eq!(m.iter().map(|m| m.get("N")).collect::<Vec<_>>(), vec![Some("1"), Some("2")]);
     assert_eq!(codec.stats().dropped_oversized, 1);
 }
 
@@ -266,29 +217,19 @@ fn a_100_kib_line_drops_its_message_and_the_next_one_decodes() {
         let mut codec = AmiCodec::server(Limits::default());
         let frames = decode_chunks(&mut codec, raw.chunks(chunk));
         let m = messages(&frames);
-        assert_eq!(
-            m.iter().map(|m| m.get("N")).collect::<Vec<_>>(),
-            vec![Some("1"), Some("2")],
-            "chunk {chunk}"
-        );
+        assert_eq!(m.iter().map(|m| m.get("N")).collect::<Vec<_>>(), vec![Some("1"), Some("2")], "chunk {chunk}");
         assert_eq!(codec.stats().dropped_oversized, 1, "chunk {chunk}");
     }
 }
 
 #[test]
 fn skipping_keeps_memory_bounded() {
-    let mut codec = AmiCodec::server(Limits {
-        max_line_bytes: 1024,
-        max_message_bytes: 4096,
-    });
+    let mut codec = AmiCodec::server(Limits { max_line_bytes: 1024, max_message_bytes: 4096 });
     let mut buf = BytesMut::new();
     for _ in 0..1000 {
         buf.extend_from_slice(&[b'z'; 1000]);
         assert!(codec.decode(&mut buf).expect("decode").is_none());
-        assert!(
-            buf.len() <= 4096 + 1000,
-            "buffer stays bounded while a line is discarded"
-        );
+        assert!(buf.len() <= 4096 + 1000, "buffer stays bounded while a line is discarded");
     }
     buf.extend_from_slice(b"\r\n\r\n");
     buf.extend_from_slice(&valid_event(7));
@@ -312,19 +253,12 @@ fn binary_garbage_between_messages_does_not_stop_the_next_valid_message() {
         raw.extend_from_slice(&garbage);
         raw.extend_from_slice(b"\r\n\r\n");
         raw.extend_from_slice(&valid_event(round + 1000));
-        let frames = decode_chunks(
-            &mut AmiCodec::server(Limits::default()),
-            raw.chunks(1 + round % 17),
-        );
+        let frames = decode_chunks(&mut AmiCodec::server(Limits::default()), raw.chunks(1 + round % 17));
         let m = messages(&frames);
         let first = m.first().expect("first valid message");
         let last = m.last().expect("last valid message");
         assert_eq!(first.get("N"), Some(round.to_string().as_str()));
-        assert_eq!(
-            last.get("N"),
-            Some((round + 1000).to_string().as_str()),
-            "round {round}"
-        );
+        assert_eq!(last.get("N"), Some((round + 1000).to_string().as_str()), "round {round}");
         assert_eq!(last.event_name(), Some("Test"));
     }
 }
@@ -342,11 +276,7 @@ fn invalid_utf8_is_replaced_not_fatal() {
 
 #[test]
 fn missing_final_blank_line_at_eof_still_yields_the_message() {
-    for raw in [
-        &b"Event: Last\r\nN: 9\r\n"[..],
-        b"Event: Last\r\nN: 9",
-        b"Event: Last\nN: 9\n",
-    ] {
+    for raw in [&b"Event: Last\r\nN: 9\r\n"[..], b"Event: Last\r\nN: 9", b"Event: Last\nN: 9\n"] {
         let frames = decode_chunks(&mut AmiCodec::server(Limits::default()), [raw]);
         let m = messages(&frames);
         assert_eq!(m.len(), 1, "{:?}", String::from_utf8_lossy(raw));

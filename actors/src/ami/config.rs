@@ -68,13 +68,7 @@ pub struct AmiConfig {
 
 impl AmiConfig {
     /// Production defaults for a PBX at `host:port`.
-    pub fn new(
-        pbx: PbxId,
-        host: impl Into<String>,
-        port: u16,
-        username: impl Into<String>,
-        secret: Secret,
-    ) -> Self {
+    pub fn new(pbx: PbxId, host: impl Into<String>, port: u16, username: impl Into<String>, secret: Secret) -> Self {
         AmiConfig {
             pbx,
             host: host.into(),
@@ -101,16 +95,11 @@ impl AmiConfig {
 /// `[d/2, d]` where `d = min(max, initial * 2^n)`, so many links never retry in step.
 pub fn backoff_delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
     let factor = 1u64.checked_shl(attempt.min(30)).unwrap_or(u64::MAX);
-    let capped = initial
-        .saturating_mul(u32::try_from(factor).unwrap_or(u32::MAX))
-        .min(max);
+    let capped = initial.saturating_mul(u32::try_from(factor).unwrap_or(u32::MAX)).min(max);
     let half = capped / 2;
     let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-    let extra = if jitter_ms == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
-    };
+    let extra =
+        if jitter_ms == 0 { Duration::ZERO } else { Duration::from_millis(rand::rng().random_range(0..=jitter_ms)) };
     half + extra
 }
 
@@ -125,19 +114,12 @@ mod tests {
         for attempt in 0..40 {
             let d = backoff_delay(initial, max, attempt);
             let full = (initial * 2u32.saturating_pow(attempt.min(20))).min(max);
-            assert!(
-                d >= full / 2 && d <= full,
-                "attempt {attempt}: {d:?} not in [{:?}, {full:?}]",
-                full / 2
-            );
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} not in [{:?}, {full:?}]", full / 2);
         }
     }
 
     #[test]
     fn secret_never_prints() {
-        assert_eq!(
-            format!("{:?}", Secret::new("hunter2")),
-            "Secret(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
     }
 }

@@ -28,8 +28,8 @@ use super::codec::{AmiCodec, BatchCodec, CodecError, Frame};
 use super::config::{backoff_delay, AmiConfig, AuthMode};
 use super::event::{EventKind, TypedEvent};
 use super::link::{
-    now_ms, ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, DropConnection, LinkEvent,
-    LinkMetrics, LinkState, LinkStatus, StopLink, Submit,
+    now_ms, ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, DropConnection, LinkEvent, LinkMetrics,
+    LinkState, LinkStatus, StopLink, Submit,
 };
 use super::message::{Message, MessageKind};
 
@@ -109,18 +109,13 @@ pub struct AmiConnection {
 
 impl AmiConnection {
     /// Starts a supervised connection actor on the current arbiter and returns its link.
-    pub fn start(
-        cfg: AmiConfig,
-        events_to: Recipient<AmiEvents>,
-        link_to: Recipient<LinkEvent>,
-    ) -> AmiLink {
+    pub fn start(cfg: AmiConfig, events_to: Recipient<AmiEvents>, link_to: Recipient<LinkEvent>) -> AmiLink {
         let pbx = cfg.pbx;
         let default_timeout = cfg.action_timeout;
         let (status_tx, status_rx) = watch::channel(LinkStatus::new(pbx));
         let metrics = Arc::new(LinkMetrics::default());
         let m = metrics.clone();
-        let span =
-            tracing::info_span!("ami", pbx.id = %pbx, ami.host = %cfg.host, ami.port = cfg.port);
+        let span = tracing::info_span!("ami", pbx.id = %pbx, ami.host = %cfg.host, ami.port = cfg.port);
         let cfg = Arc::new(cfg);
         let addr = Supervisor::start(move |_| AmiConnection {
             cfg,
@@ -140,13 +135,7 @@ impl AmiConnection {
             timers: Vec::new(),
             stopped: false,
         });
-        AmiLink {
-            addr,
-            pbx,
-            default_timeout,
-            status: status_rx,
-            metrics,
-        }
+        AmiLink { addr, pbx, default_timeout, status: status_rx, metrics }
     }
 
     fn link(&self, ctx: &Context<Self>) -> AmiLink {
@@ -193,21 +182,19 @@ impl AmiConnection {
         let port = self.cfg.port;
         let timeout = self.cfg.connect_timeout;
         let span = self.span.clone();
-        let fut = async move {
-            tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await
-        }
-        .instrument(span)
-        .into_actor(self)
-        .map(move |res, act, ctx| {
-            if act.connection != connection || act.stopped {
-                return;
-            }
-            match res {
-                Ok(Ok(stream)) => act.on_socket(stream, ctx),
-                Ok(Err(e)) => act.link_down(format!("connect failed: {e}"), ctx),
-                Err(_) => act.link_down("connect timed out".into(), ctx),
-            }
-        });
+        let fut = async move { tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await }
+            .instrument(span)
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                if act.connection != connection || act.stopped {
+                    return;
+                }
+                match res {
+                    Ok(Ok(stream)) => act.on_socket(stream, ctx),
+                    Ok(Err(e)) => act.link_down(format!("connect failed: {e}"), ctx),
+                    Err(_) => act.link_down("connect timed out".into(), ctx),
+                }
+            });
         ctx.spawn(fut);
     }
 
@@ -231,10 +218,7 @@ impl AmiConnection {
         self.set_state(LinkState::LoggingIn);
         let login_timeout = self.cfg.login_timeout;
         let handle = ctx.run_later(login_timeout, move |act, ctx| {
-            if act.connection == connection
-                && !matches!(act.phase, Phase::Connected)
-                && act.socket.is_some()
-            {
+            if act.connection == connection && !matches!(act.phase, Phase::Connected) && act.socket.is_some() {
                 act.link_down("login did not complete in time".into(), ctx);
             }
         });
@@ -242,36 +226,20 @@ impl AmiConnection {
     }
 
     fn on_banner(&mut self, banner: &str, ctx: &mut Context<Self>) {
-        let version = banner
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let version = banner.rsplit('/').next().unwrap_or_default().trim().to_string();
         self.set_status(|s| s.ami_version = Some(version));
         self.phase = Phase::LoggingIn;
         match self.cfg.auth {
-            AuthMode::Md5 => self.send_internal(
-                action::challenge(),
-                Internal::Challenge,
-                self.cfg.login_timeout,
-                ctx,
-            ),
+            AuthMode::Md5 => self.send_internal(action::challenge(), Internal::Challenge, self.cfg.login_timeout, ctx),
             AuthMode::Plain => {
-                let login = action::login(
-                    &self.cfg.username,
-                    self.cfg.secret.expose(),
-                    Some(&self.cfg.events),
-                );
+                let login = action::login(&self.cfg.username, self.cfg.secret.expose(), Some(&self.cfg.events));
                 self.send_internal(login, Internal::Login, self.cfg.login_timeout, ctx);
             }
         }
     }
 
     fn on_internal(&mut self, kind: Internal, response: Message, ctx: &mut Context<Self>) {
-        let ok = response
-            .response()
-            .is_some_and(|r| r.eq_ignore_ascii_case("Success"));
+        let ok = response.response().is_some_and(|r| r.eq_ignore_ascii_case("Success"));
         match kind {
             Internal::Challenge => match response.get("Challenge").filter(|_| ok) {
                 Some(challenge) => {
@@ -284,31 +252,20 @@ impl AmiConnection {
                     self.send_internal(login, Internal::Login, self.cfg.login_timeout, ctx);
                 }
                 None => {
-                    let reason = response
-                        .message_text()
-                        .unwrap_or("challenge refused")
-                        .to_string();
+                    let reason = response.message_text().unwrap_or("challenge refused").to_string();
                     self.auth_failed(reason, ctx);
                 }
             },
             Internal::Login => {
                 if !ok {
-                    let reason = response
-                        .message_text()
-                        .unwrap_or("Authentication failed")
-                        .to_string();
+                    let reason = response.message_text().unwrap_or("Authentication failed").to_string();
                     self.auth_failed(reason, ctx);
                     return;
                 }
                 self.set_status(|s| s.auth_failures = 0);
                 self.phase = Phase::Booting(Boot::default());
                 self.set_state(LinkState::Booting);
-                self.send_internal(
-                    action::core_status(),
-                    Internal::CoreStatus,
-                    self.cfg.login_timeout,
-                    ctx,
-                );
+                self.send_internal(action::core_status(), Internal::CoreStatus, self.cfg.login_timeout, ctx);
                 let connection = self.connection;
                 let handle = ctx.run_later(self.cfg.boot_wait, move |act, ctx| {
                     if act.connection != connection {
@@ -379,12 +336,7 @@ impl AmiConnection {
         });
         self.timers.push(ping);
         let link = self.link(ctx);
-        self.link_to.do_send(LinkEvent::Connected {
-            pbx: self.cfg.pbx,
-            kind,
-            startup,
-            link,
-        });
+        self.link_to.do_send(LinkEvent::Connected { pbx: self.cfg.pbx, kind, startup, link });
     }
 
     fn auth_failed(&mut self, reason: String, ctx: &mut Context<Self>) {
@@ -407,10 +359,7 @@ impl AmiConnection {
             s.retry_at_ms = Some(now_ms() + delay.as_millis() as i64);
         });
         self.set_state(LinkState::AuthFailed);
-        self.link_to.do_send(LinkEvent::AuthFailed {
-            pbx: self.cfg.pbx,
-            reason,
-        });
+        self.link_to.do_send(LinkEvent::AuthFailed { pbx: self.cfg.pbx, reason });
         self.schedule_connect(delay, ctx);
     }
 
@@ -422,11 +371,7 @@ impl AmiConnection {
             return;
         }
         let attempts = self.status.borrow().attempts;
-        let delay = backoff_delay(
-            self.cfg.backoff_initial,
-            self.cfg.backoff_max,
-            attempts.saturating_sub(1) as u32,
-        );
+        let delay = backoff_delay(self.cfg.backoff_initial, self.cfg.backoff_max, attempts.saturating_sub(1) as u32);
         {
             let _enter = self.span.enter();
             if was_connected {
@@ -441,10 +386,7 @@ impl AmiConnection {
         });
         self.set_state(LinkState::Backoff);
         if was_connected {
-            self.link_to.do_send(LinkEvent::Disconnected {
-                pbx: self.cfg.pbx,
-                reason,
-            });
+            self.link_to.do_send(LinkEvent::Disconnected { pbx: self.cfg.pbx, reason });
         }
         self.schedule_connect(delay, ctx);
     }
@@ -499,13 +441,7 @@ impl AmiConnection {
         self.deadlines.push(Reverse((deadline, id)));
     }
 
-    fn send_internal(
-        &mut self,
-        action: Action,
-        kind: Internal,
-        timeout: Duration,
-        _ctx: &mut Context<Self>,
-    ) {
+    fn send_internal(&mut self, action: Action, kind: Internal, timeout: Duration, _ctx: &mut Context<Self>) {
         self.write(&action, timeout, Waiter::Internal(kind));
     }
 
@@ -525,9 +461,7 @@ impl AmiConnection {
                 Waiter::External(tx) => {
                     let _ = tx.send(Err(AmiError::Timeout));
                 }
-                Waiter::Internal(Internal::Ping) => {
-                    dead_link = Some("keepalive Ping not answered".to_string())
-                }
+                Waiter::Internal(Internal::Ping) => dead_link = Some("keepalive Ping not answered".to_string()),
                 Waiter::Internal(kind) => dead_link = Some(format!("{kind:?} not answered")),
             }
         }
@@ -554,12 +488,7 @@ impl AmiConnection {
         LinkMetrics::add(&self.metrics.responses, 1);
         match p.waiter {
             Waiter::External(tx) => {
-                let _ = tx.send(Ok(ActionResponse {
-                    response,
-                    items,
-                    complete,
-                    event_seq: self.event_seq,
-                }));
+                let _ = tx.send(Ok(ActionResponse { response, items, complete, event_seq: self.event_seq }));
             }
             Waiter::Internal(kind) => self.on_internal(kind, response, ctx),
         }
@@ -585,9 +514,7 @@ impl AmiConnection {
                         debug!(response = ?message.response(), "AMI response with an ActionID that is not ours");
                         continue;
                     };
-                    let starts_list = message
-                        .get("EventList")
-                        .is_some_and(|v| v.eq_ignore_ascii_case("start"));
+                    let starts_list = message.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("start"));
                     match self.pending.get_mut(&id) {
                         Some(p) if starts_list => p.list = Some((message, Vec::new())),
                         Some(_) => {
@@ -602,9 +529,7 @@ impl AmiConnection {
                     if let Some(id) = Self::our_id(&message) {
                         if let Some(p) = self.pending.get_mut(&id) {
                             if let Some((_, items)) = p.list.as_mut() {
-                                let done = message
-                                    .get("EventList")
-                                    .is_some_and(|v| v.eq_ignore_ascii_case("Complete"));
+                                let done = message.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("Complete"));
                                 if !done {
                                     items.push(message);
                                     continue;
@@ -622,19 +547,13 @@ impl AmiConnection {
                     if let Some(EventKind::Shutdown) = message.event_name().map(EventKind::of) {
                         if let TypedEvent::Shutdown(s) = TypedEvent::parse(&message) {
                             let _enter = self.span.enter();
-                            warn!(
-                                shutdown = s.shutdown,
-                                restart = s.restart,
-                                "Asterisk is shutting down"
-                            );
+                            warn!(shutdown = s.shutdown, restart = s.restart, "Asterisk is shutting down");
                         }
                     }
                     match &mut self.phase {
                         Phase::Connected => out.push(message),
                         Phase::Booting(boot) => {
-                            if message.event_name().map(EventKind::of)
-                                == Some(EventKind::FullyBooted)
-                            {
+                            if message.event_name().map(EventKind::of) == Some(EventKind::FullyBooted) {
                                 boot.fully_booted = true;
                                 self.maybe_connected(ctx);
                             }
@@ -655,12 +574,7 @@ impl AmiConnection {
         let events = std::mem::take(out);
         let first_seq = self.event_seq;
         self.event_seq += events.len() as u64;
-        self.events_to.do_send(AmiEvents {
-            pbx: self.cfg.pbx,
-            first_seq,
-            connection: self.connection,
-            events,
-        });
+        self.events_to.do_send(AmiEvents { pbx: self.cfg.pbx, first_seq, connection: self.connection, events });
     }
 }
 
@@ -669,11 +583,8 @@ impl Actor for AmiConnection {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         // One sweep timer for every pending action, however many are in flight.
-        let every = (self.cfg.action_timeout / 8)
-            .clamp(Duration::from_millis(5), Duration::from_millis(250));
-        let every = every
-            .min(self.cfg.ping_timeout / 4)
-            .max(Duration::from_millis(5));
+        let every = (self.cfg.action_timeout / 8).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let every = every.min(self.cfg.ping_timeout / 4).max(Duration::from_millis(5));
         ctx.run_interval(every, |act, ctx| act.sweep_deadlines(ctx));
         if !self.stopped {
             self.connect(ctx);
@@ -683,8 +594,7 @@ impl Actor for AmiConnection {
 
 impl Supervised for AmiConnection {
     fn restarting(&mut self, ctx: &mut Context<Self>) {
-        self.span
-            .in_scope(|| warn!("AMI connection actor restarting"));
+        self.span.in_scope(|| warn!("AMI connection actor restarting"));
         self.close_socket(ctx, AmiError::Disconnected);
         self.phase = Phase::Idle;
     }
@@ -742,9 +652,7 @@ impl Handler<StopLink> for AmiConnection {
     fn handle(&mut self, _: StopLink, ctx: &mut Context<Self>) {
         self.stopped = true;
         if let Some(socket) = self.socket.as_mut() {
-            socket
-                .writer
-                .write(action::logoff().to_message("mayday-logoff"));
+            socket.writer.write(action::logoff().to_message("mayday-logoff"));
         }
         self.close_socket(ctx, AmiError::Disconnected);
         self.set_state(LinkState::Stopped);

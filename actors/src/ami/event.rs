@@ -84,17 +84,10 @@ impl EventKind {
     /// name still matches.
     pub fn of(name: &str) -> EventKind {
         let kind = Self::exact(name);
-        if kind != EventKind::Other
-            || name
-                .bytes()
-                .all(|b| !b.is_ascii_alphabetic() || b.is_ascii_uppercase())
-        {
+        if kind != EventKind::Other || name.bytes().all(|b| !b.is_ascii_alphabetic() || b.is_ascii_uppercase()) {
             return kind;
         }
-        ALL.iter()
-            .copied()
-            .find(|k| k.name().eq_ignore_ascii_case(name))
-            .unwrap_or(EventKind::Other)
+        ALL.iter().copied().find(|k| k.name().eq_ignore_ascii_case(name)).unwrap_or(EventKind::Other)
     }
 
     fn exact(name: &str) -> EventKind {
@@ -356,10 +349,7 @@ fn num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
 }
 
 fn flag(v: Option<&str>) -> bool {
-    matches!(
-        v.map(str::trim),
-        Some("1" | "yes" | "Yes" | "true" | "True")
-    )
+    matches!(v.map(str::trim), Some("1" | "yes" | "Yes" | "true" | "True"))
 }
 
 /// Looks up several keys in one pass over the fields. Keys are compared without case.
@@ -620,15 +610,7 @@ pub struct BridgeBlock<'a> {
 
 impl<'a> BridgeBlock<'a> {
     pub fn parse(msg: &'a Message) -> Option<Self> {
-        let [uid, ty, tech, n] = scan(
-            msg,
-            &[
-                "BridgeUniqueid",
-                "BridgeType",
-                "BridgeTechnology",
-                "BridgeNumChannels",
-            ],
-        );
+        let [uid, ty, tech, n] = scan(msg, &["BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeNumChannels"]);
         Some(BridgeBlock {
             uniqueid: uid?,
             bridge_type: ty.unwrap_or_default(),
@@ -753,9 +735,7 @@ impl<'a> QueueMemberEvent<'a> {
             queue: queue?,
             member_name: member_name.or(name).unwrap_or(interface),
             interface,
-            state_interface: state_interface
-                .filter(|s| !s.is_empty())
-                .unwrap_or(interface),
+            state_interface: state_interface.filter(|s| !s.is_empty()).unwrap_or(interface),
             membership: membership.unwrap_or_default(),
             penalty: num(penalty).unwrap_or(0),
             calls_taken: num(calls_taken).unwrap_or(0),
@@ -973,9 +953,7 @@ pub enum TypedEvent<'a> {
 fn hms_secs(v: &str) -> u64 {
     let mut total = 0u64;
     for part in v.split(':') {
-        total = total
-            .saturating_mul(60)
-            .saturating_add(part.trim().parse::<u64>().unwrap_or(0));
+        total = total.saturating_mul(60).saturating_add(part.trim().parse::<u64>().unwrap_or(0));
     }
     total
 }
@@ -983,10 +961,7 @@ fn hms_secs(v: &str) -> u64 {
 impl<'a> TypedEvent<'a> {
     /// Decodes an event message; never fails.
     pub fn parse(msg: &'a Message) -> TypedEvent<'a> {
-        let kind = msg
-            .event_name()
-            .map(EventKind::of)
-            .unwrap_or(EventKind::Other);
+        let kind = msg.event_name().map(EventKind::of).unwrap_or(EventKind::Other);
         Self::parse_kind(kind, msg).unwrap_or(TypedEvent::Other(msg))
     }
 
@@ -997,11 +972,7 @@ impl<'a> TypedEvent<'a> {
         let chan_event = || Some(ChannelEvent { channel: chan()? });
         let hangup = || {
             let [cause, txt] = scan(msg, &["Cause", "Cause-txt"]);
-            Some(HangupEvent {
-                channel: chan()?,
-                cause: num(cause),
-                cause_txt: txt,
-            })
+            Some(HangupEvent { channel: chan()?, cause: num(cause), cause_txt: txt })
         };
         let dial = || {
             let [status, dial_string] = scan(msg, &["DialStatus", "DialString"]);
@@ -1020,10 +991,8 @@ impl<'a> TypedEvent<'a> {
             })
         };
         let queue_caller = || {
-            let [queue, pos, count, orig, hold] = scan(
-                msg,
-                &["Queue", "Position", "Count", "OriginalPosition", "HoldTime"],
-            );
+            let [queue, pos, count, orig, hold] =
+                scan(msg, &["Queue", "Position", "Count", "OriginalPosition", "HoldTime"]);
             Some(QueueCallerEvent {
                 channel: chan()?,
                 queue: queue?,
@@ -1034,18 +1003,8 @@ impl<'a> TypedEvent<'a> {
             })
         };
         let agent = || {
-            let [queue, member_name, interface, hold, ring, talk, reason] = scan(
-                msg,
-                &[
-                    "Queue",
-                    "MemberName",
-                    "Interface",
-                    "HoldTime",
-                    "RingTime",
-                    "TalkTime",
-                    "Reason",
-                ],
-            );
+            let [queue, member_name, interface, hold, ring, talk, reason] =
+                scan(msg, &["Queue", "MemberName", "Interface", "HoldTime", "RingTime", "TalkTime", "Reason"]);
             Some(AgentEvent {
                 caller: chan(),
                 member: ChannelBlock::parse(msg, ChannelPrefix::Dest),
@@ -1081,16 +1040,8 @@ impl<'a> TypedEvent<'a> {
             K::BridgeEnter => TypedEvent::BridgeEnter(bridge_chan()?),
             K::BridgeLeave => TypedEvent::BridgeLeave(bridge_chan()?),
             K::BlindTransfer => {
-                let [result, external, context, extension, bridge] = scan(
-                    msg,
-                    &[
-                        "Result",
-                        "IsExternal",
-                        "Context",
-                        "Extension",
-                        "BridgeUniqueid",
-                    ],
-                );
+                let [result, external, context, extension, bridge] =
+                    scan(msg, &["Result", "IsExternal", "Context", "Extension", "BridgeUniqueid"]);
                 TypedEvent::BlindTransfer(BlindTransferEvent {
                     result: result?,
                     transferer: ChannelBlock::parse(msg, ChannelPrefix::Transferer),
@@ -1135,24 +1086,23 @@ impl<'a> TypedEvent<'a> {
             K::QueueMemberRinginuse => TypedEvent::QueueMemberRinginuse(member()?),
             K::QueueMember => TypedEvent::QueueMember(member()?),
             K::QueueParams => {
-                let [queue, max, strategy, calls, hold, talk, completed, abandoned, sl, perf, perf2, weight] =
-                    scan(
-                        msg,
-                        &[
-                            "Queue",
-                            "Max",
-                            "Strategy",
-                            "Calls",
-                            "Holdtime",
-                            "TalkTime",
-                            "Completed",
-                            "Abandoned",
-                            "ServiceLevel",
-                            "ServicelevelPerf",
-                            "ServicelevelPerf2",
-                            "Weight",
-                        ],
-                    );
+                let [queue, max, strategy, calls, hold, talk, completed, abandoned, sl, perf, perf2, weight] = scan(
+                    msg,
+                    &[
+                        "Queue",
+                        "Max",
+                        "Strategy",
+                        "Calls",
+                        "Holdtime",
+                        "TalkTime",
+                        "Completed",
+                        "Abandoned",
+                        "ServiceLevel",
+                        "ServicelevelPerf",
+                        "ServicelevelPerf2",
+                        "Weight",
+                    ],
+                );
                 TypedEvent::QueueParams(QueueParamsEvent {
                     queue: queue?,
                     max: num(max).unwrap_or(0),
@@ -1171,16 +1121,7 @@ impl<'a> TypedEvent<'a> {
             K::QueueEntry => {
                 let [queue, pos, channel, uid, cid_num, cid_name, wait, prio] = scan(
                     msg,
-                    &[
-                        "Queue",
-                        "Position",
-                        "Channel",
-                        "Uniqueid",
-                        "CallerIDNum",
-                        "CallerIDName",
-                        "Wait",
-                        "Priority",
-                    ],
+                    &["Queue", "Position", "Channel", "Uniqueid", "CallerIDNum", "CallerIDName", "Wait", "Priority"],
                 );
                 TypedEvent::QueueEntry(QueueEntryEvent {
                     queue: queue?,
@@ -1195,10 +1136,7 @@ impl<'a> TypedEvent<'a> {
             }
             K::DeviceStateChange => {
                 let [device, state] = scan(msg, &["Device", "State"]);
-                TypedEvent::DeviceStateChange(DeviceStateEvent {
-                    device: device?,
-                    state: state?,
-                })
+                TypedEvent::DeviceStateChange(DeviceStateEvent { device: device?, state: state? })
             }
             K::ExtensionStatus => {
                 let [exten, context, hint, status, text] =
@@ -1213,14 +1151,10 @@ impl<'a> TypedEvent<'a> {
             }
             K::PeerStatus => {
                 let [peer, status] = scan(msg, &["Peer", "PeerStatus"]);
-                TypedEvent::PeerStatus(PeerStatusEvent {
-                    peer: peer?,
-                    status: status?,
-                })
+                TypedEvent::PeerStatus(PeerStatusEvent { peer: peer?, status: status? })
             }
             K::ContactStatus => {
-                let [uri, status, aor, endpoint] =
-                    scan(msg, &["URI", "ContactStatus", "AOR", "EndpointName"]);
+                let [uri, status, aor, endpoint] = scan(msg, &["URI", "ContactStatus", "AOR", "EndpointName"]);
                 TypedEvent::ContactStatus(ContactStatusEvent {
                     uri: uri?,
                     status: status?,
@@ -1237,16 +1171,11 @@ impl<'a> TypedEvent<'a> {
             }
             K::Shutdown => {
                 let [shutdown, restart] = scan(msg, &["Shutdown", "Restart"]);
-                TypedEvent::Shutdown(ShutdownEvent {
-                    shutdown: shutdown.unwrap_or_default(),
-                    restart: flag(restart),
-                })
+                TypedEvent::Shutdown(ShutdownEvent { shutdown: shutdown.unwrap_or_default(), restart: flag(restart) })
             }
             K::CoreShowChannel => {
-                let [app, data, duration, bridge] = scan(
-                    msg,
-                    &["Application", "ApplicationData", "Duration", "BridgeId"],
-                );
+                let [app, data, duration, bridge] =
+                    scan(msg, &["Application", "ApplicationData", "Duration", "BridgeId"]);
                 TypedEvent::CoreShowChannel(CoreShowChannelEvent {
                     channel: chan()?,
                     application: app.unwrap_or_default(),
@@ -1256,21 +1185,20 @@ impl<'a> TypedEvent<'a> {
                 })
             }
             K::Cdr => {
-                let [src, dst, channel, dst_channel, disposition, duration, billsec, uid, lid] =
-                    scan(
-                        msg,
-                        &[
-                            "Source",
-                            "Destination",
-                            "Channel",
-                            "DestinationChannel",
-                            "Disposition",
-                            "Duration",
-                            "BillableSeconds",
-                            "UniqueID",
-                            "LinkedID",
-                        ],
-                    );
+                let [src, dst, channel, dst_channel, disposition, duration, billsec, uid, lid] = scan(
+                    msg,
+                    &[
+                        "Source",
+                        "Destination",
+                        "Channel",
+                        "DestinationChannel",
+                        "Disposition",
+                        "Duration",
+                        "BillableSeconds",
+                        "UniqueID",
+                        "LinkedID",
+                    ],
+                );
                 TypedEvent::Cdr(CdrEvent {
                     source: src.unwrap_or_default(),
                     destination: dst.unwrap_or_default(),
@@ -1284,10 +1212,8 @@ impl<'a> TypedEvent<'a> {
                 })
             }
             K::OriginateResponse => {
-                let [aid, response, channel, reason, uid] = scan(
-                    msg,
-                    &["ActionID", "Response", "Channel", "Reason", "Uniqueid"],
-                );
+                let [aid, response, channel, reason, uid] =
+                    scan(msg, &["ActionID", "Response", "Channel", "Reason", "Uniqueid"]);
                 TypedEvent::OriginateResponse(OriginateResponseEvent {
                     action_id: aid,
                     success: response.is_some_and(|r| r.eq_ignore_ascii_case("Success")),
@@ -1307,10 +1233,7 @@ mod tests {
 
     #[test]
     fn unescape_c_reverses_asterisk_escapes() {
-        assert_eq!(
-            unescape_c(r#"O\'Brien \"Jr\" \\ x\n"#),
-            "O'Brien \"Jr\" \\ x\n"
-        );
+        assert_eq!(unescape_c(r#"O\'Brien \"Jr\" \\ x\n"#), "O'Brien \"Jr\" \\ x\n");
         assert!(matches!(unescape_c("plain"), Cow::Borrowed("plain")));
         assert_eq!(unescape_c(r"trailing\"), r"trailing\");
     }
@@ -1318,14 +1241,8 @@ mod tests {
     #[test]
     fn channel_device_strips_the_sequence_suffix() {
         assert_eq!(channel_device("PJSIP/1001-0000002a"), "PJSIP/1001");
-        assert_eq!(
-            channel_device("PJSIP/acme-1001-0000002a"),
-            "PJSIP/acme-1001"
-        );
-        assert_eq!(
-            channel_device("Local/1001@agents-00000012;1"),
-            "Local/1001@agents"
-        );
+        assert_eq!(channel_device("PJSIP/acme-1001-0000002a"), "PJSIP/acme-1001");
+        assert_eq!(channel_device("Local/1001@agents-00000012;1"), "Local/1001@agents");
         assert_eq!(channel_device("PJSIP/1001"), "PJSIP/1001");
         assert_eq!(device_resource("PJSIP/acme-1001"), "acme-1001");
         assert_eq!(device_resource("Local/1001@agents/n"), "1001");
@@ -1358,16 +1275,9 @@ mod tests {
             ("Location", "Local/1002@agents/n"),
             ("Status", "2"),
         ]);
-        let TypedEvent::QueueMemberStatus(a) = TypedEvent::parse(&ev) else {
-            panic!("typed member event")
-        };
-        let TypedEvent::QueueMember(b) = TypedEvent::parse(&item) else {
-            panic!("typed member item")
-        };
-        assert_eq!(
-            (a.member_name, a.interface, a.status, a.paused),
-            ("Bob", "Local/1002@agents/n", 2, true)
-        );
+        let TypedEvent::QueueMemberStatus(a) = TypedEvent::parse(&ev) else { panic!("typed member event") };
+        let TypedEvent::QueueMember(b) = TypedEvent::parse(&item) else { panic!("typed member item") };
+        assert_eq!((a.member_name, a.interface, a.status, a.paused), ("Bob", "Local/1002@agents/n", 2, true));
         assert_eq!(
             (b.member_name, b.interface, b.state_interface),
             ("Bob", "Local/1002@agents/n", "Local/1002@agents/n")

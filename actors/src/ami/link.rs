@@ -17,9 +17,7 @@ use super::action::{is_empty_list_error, Action, InvalidAction};
 use super::message::Message;
 
 /// Identifies a PBX (the `pbxes` row id).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct PbxId(pub u64);
 
@@ -62,9 +60,7 @@ pub struct ActionResponse {
 impl ActionResponse {
     /// True for `Response: Success` (and `Follows`, the old Command form).
     pub fn is_success(&self) -> bool {
-        self.response
-            .response()
-            .is_some_and(|r| r.eq_ignore_ascii_case("Success") || r.eq_ignore_ascii_case("Follows"))
+        self.response.response().is_some_and(|r| r.eq_ignore_ascii_case("Success") || r.eq_ignore_ascii_case("Follows"))
     }
 
     /// The response's `Message:` text.
@@ -80,10 +76,7 @@ impl ActionResponse {
         }
         let message = self.message().unwrap_or("error").to_string();
         if is_empty_list_error(&message) {
-            return Ok(ActionResponse {
-                items: Vec::new(),
-                ..self
-            });
+            return Ok(ActionResponse { items: Vec::new(), ..self });
         }
         Err(AmiError::ActionFailed { message })
     }
@@ -106,12 +99,7 @@ pub enum ConnectKind {
 #[rtype(result = "()")]
 pub enum LinkEvent {
     /// Logged in, Asterisk fully booted: time to resync.
-    Connected {
-        pbx: PbxId,
-        kind: ConnectKind,
-        startup: String,
-        link: AmiLink,
-    },
+    Connected { pbx: PbxId, kind: ConnectKind, startup: String, link: AmiLink },
     /// The link went down (network error, dead keepalive, PBX closed it).
     Disconnected { pbx: PbxId, reason: String },
     /// The PBX refused the credentials; retried slowly.
@@ -252,9 +240,7 @@ impl AmiLink {
     /// Sends an action and waits for its answer; `Response: Error` becomes
     /// [`AmiError::ActionFailed`] (see [`ActionResponse::into_result`]).
     pub async fn send(&self, action: impl Into<Action>) -> Result<ActionResponse, AmiError> {
-        self.send_raw(action.into(), self.default_timeout)
-            .await?
-            .into_result()
+        self.send_raw(action.into(), self.default_timeout).await?.into_result()
     }
 
     /// Sends with its own timeout.
@@ -267,22 +253,14 @@ impl AmiLink {
     }
 
     /// Sends and returns whatever the PBX answered, errors included.
-    pub async fn send_raw(
-        &self,
-        action: Action,
-        timeout: Duration,
-    ) -> Result<ActionResponse, AmiError> {
+    pub async fn send_raw(&self, action: Action, timeout: Duration) -> Result<ActionResponse, AmiError> {
         action.validate()?;
         let (reply, rx) = oneshot::channel();
         if !self.addr.connected() {
             return Err(AmiError::NotConnected);
         }
         // do_send ignores the mailbox bound on purpose: thousands of actions may be in flight.
-        self.addr.do_send(Submit {
-            action,
-            timeout,
-            reply,
-        });
+        self.addr.do_send(Submit { action, timeout, reply });
         rx.await.map_err(|_| AmiError::Disconnected)?
     }
 

@@ -28,13 +28,7 @@ pub(crate) struct Field {
 
 impl Field {
     pub(crate) fn output(value: Span) -> Self {
-        Field {
-            key: Span {
-                start: SYNTHETIC_OUTPUT,
-                end: SYNTHETIC_OUTPUT,
-            },
-            value,
-        }
+        Field { key: Span { start: SYNTHETIC_OUTPUT, end: SYNTHETIC_OUTPUT }, value }
     }
 }
 
@@ -68,9 +62,7 @@ impl Message {
     }
 
     /// Builds a message from `(key, value)` pairs.
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut b = Message::builder();
         for (k, v) in pairs {
             b = b.field(k.as_ref(), v.as_ref());
@@ -82,10 +74,7 @@ impl Message {
         if span.start == SYNTHETIC_OUTPUT {
             return "Output";
         }
-        let bytes = self
-            .buf
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or_default();
+        let bytes = self.buf.get(span.start as usize..span.end as usize).unwrap_or_default();
         // The buffer was validated as UTF-8 when the message was built and spans end on
         // ASCII delimiters (':', ' ', '\r', '\n'), so this never fails; an empty string
         // is the harmless answer if it ever did.
@@ -104,32 +93,22 @@ impl Message {
 
     /// Fields in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.fields
-            .iter()
-            .map(|f| (self.text(f.key), self.text(f.value)))
+        self.fields.iter().map(|f| (self.text(f.key), self.text(f.value)))
     }
 
     /// The first value for `key`, compared without case.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|f| self.text(f.key).eq_ignore_ascii_case(key))
-            .map(|f| self.text(f.value))
+        self.fields.iter().find(|f| self.text(f.key).eq_ignore_ascii_case(key)).map(|f| self.text(f.value))
     }
 
     /// Every value for `key` in wire order (repeated keys such as `Output`, `Variable`).
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| self.text(f.key).eq_ignore_ascii_case(key))
-            .map(|f| self.text(f.value))
+        self.fields.iter().filter(move |f| self.text(f.key).eq_ignore_ascii_case(key)).map(|f| self.text(f.value))
     }
 
     /// The first key/value pair, which names the message (`Event: X`, `Response: Y`).
     pub fn first(&self) -> Option<(&str, &str)> {
-        self.fields
-            .first()
-            .map(|f| (self.text(f.key), self.text(f.value)))
+        self.fields.first().map(|f| (self.text(f.key), self.text(f.value)))
     }
 
     /// Response, event or action, from the first field.
@@ -249,18 +228,12 @@ impl MessageBuilder {
         put_clean(&mut self.buf, value);
         let value_end = self.buf.len();
         self.buf.put_slice(b"\r\n");
-        self.fields.push(Field {
-            key: span(key_start, key_end),
-            value: span(value_start, value_end),
-        });
+        self.fields.push(Field { key: span(key_start, key_end), value: span(value_start, value_end) });
     }
 
     /// Finishes the message.
     pub fn build(self) -> Message {
-        Message {
-            buf: self.buf.freeze(),
-            fields: self.fields,
-        }
+        Message { buf: self.buf.freeze(), fields: self.fields }
     }
 }
 
@@ -278,10 +251,7 @@ fn put_clean(buf: &mut BytesMut, text: &str) {
 
 /// Spans are u32: the codec caps a message at 4 MiB, far below u32::MAX.
 pub(crate) fn span(start: usize, end: usize) -> Span {
-    Span {
-        start: u32::try_from(start).unwrap_or(u32::MAX - 1),
-        end: u32::try_from(end).unwrap_or(u32::MAX - 1),
-    }
+    Span { start: u32::try_from(start).unwrap_or(u32::MAX - 1), end: u32::try_from(end).unwrap_or(u32::MAX - 1) }
 }
 
 #[cfg(test)]
@@ -290,31 +260,18 @@ mod tests {
 
     #[test]
     fn lookup_ignores_case_and_first_occurrence_wins() {
-        let m = Message::from_pairs([
-            ("Event", "Status"),
-            ("Variable", "a=1"),
-            ("variable", "b=2"),
-        ]);
+        let m = Message::from_pairs([("Event", "Status"), ("Variable", "a=1"), ("variable", "b=2")]);
         assert_eq!(m.get("VARIABLE"), Some("a=1"));
-        assert_eq!(
-            m.get_all("Variable").collect::<Vec<_>>(),
-            vec!["a=1", "b=2"]
-        );
+        assert_eq!(m.get_all("Variable").collect::<Vec<_>>(), vec!["a=1", "b=2"]);
         assert_eq!(m.event_name(), Some("Status"));
         assert_eq!(m.kind(), MessageKind::Event);
     }
 
     #[test]
     fn builder_replaces_line_breaks_so_no_header_can_be_injected() {
-        let m = Message::builder()
-            .field("Action", "Ping")
-            .field("X", "a\r\nAction: Hangup")
-            .build();
+        let m = Message::builder().field("Action", "Ping").field("X", "a\r\nAction: Hangup").build();
         assert_eq!(m.len(), 2);
         assert_eq!(m.get("X"), Some("a  Action: Hangup"));
-        assert_eq!(
-            &m.to_bytes()[..],
-            b"Action: Ping\r\nX: a  Action: Hangup\r\n\r\n"
-        );
+        assert_eq!(&m.to_bytes()[..], b"Action: Ping\r\nX: a  Action: Hangup\r\n\r\n");
     }
 }

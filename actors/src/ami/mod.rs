@@ -17,7 +17,4 @@ pub mod link;
 
 pub use config::{AmiConfig, AuthMode, Secret};
 pub use connection::AmiConnection;
-pub use link::{
-    ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, LinkState, LinkStatus,
-    PbxId,
-};
+pub use link::{ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, LinkState, LinkStatus, PbxId};

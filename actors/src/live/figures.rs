@@ -113,11 +113,7 @@ impl QueueCounters {
             timed_out: self.timed_out,
             answered_within_sl: self.answered_within_sl,
             sl1_pct: ratio(self.answered_within_sl, self.answered, 100.0),
-            sl2_pct: ratio(
-                self.answered_within_sl + self.abandoned_within_sl,
-                self.answered + self.abandoned,
-                100.0,
-            ),
+            sl2_pct: ratio(self.answered_within_sl + self.abandoned_within_sl, self.answered + self.abandoned, 100.0),
             abandon_rate_pct: ratio(self.abandoned, self.offered, 100.0),
             asa_secs: ratio(self.wait_answered_secs, self.answered, 1.0),
             // Talk time from Asterisk already contains hold; hold_secs is informative only.
@@ -192,16 +188,7 @@ mod tests {
     #[test]
     fn empty_denominators_give_no_figure() {
         let f = QueueCounters::default().figures();
-        assert_eq!(
-            (
-                f.sl1_pct,
-                f.sl2_pct,
-                f.abandon_rate_pct,
-                f.asa_secs,
-                f.aht_secs
-            ),
-            (None, None, None, None, None)
-        );
+        assert_eq!((f.sl1_pct, f.sl2_pct, f.abandon_rate_pct, f.asa_secs, f.aht_secs), (None, None, None, None, None));
     }
 
     #[test]

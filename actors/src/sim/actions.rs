@@ -34,10 +34,7 @@ pub struct Filter {
 impl Filter {
     fn matches(&self, msg: &Message, text: &str) -> bool {
         if let Some(name) = &self.name {
-            if !msg
-                .event_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            {
+            if !msg.event_name().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
                 return false;
             }
         }
@@ -70,11 +67,7 @@ impl Session {
         if !includes.is_empty() && !includes.iter().any(|f| f.matches(msg, text)) {
             return false;
         }
-        !self
-            .filters
-            .iter()
-            .filter(|f| !f.include)
-            .any(|f| f.matches(msg, text))
+        !self.filters.iter().filter(|f| !f.include).any(|f| f.matches(msg, text))
     }
 }
 
@@ -102,10 +95,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn one(m: Message) -> Self {
-        Outcome {
-            replies: vec![m],
-            ..Default::default()
-        }
+        Outcome { replies: vec![m], ..Default::default() }
     }
 }
 
@@ -115,21 +105,12 @@ fn hms(d: Duration) -> String {
 }
 
 fn truthy(v: Option<&str>) -> bool {
-    matches!(
-        v.map(|s| s.trim().to_ascii_lowercase()).as_deref(),
-        Some("true" | "yes" | "1" | "on")
-    )
+    matches!(v.map(|s| s.trim().to_ascii_lowercase()).as_deref(), Some("true" | "yes" | "1" | "on"))
 }
 
 /// Answers one action. The caller reloads the directory first for actions that load
 /// queues (see [`loads_queues`]).
-pub fn handle(
-    world: &mut World,
-    now: SimTime,
-    session: &mut Session,
-    auth: &AuthSettings,
-    msg: &Message,
-) -> Outcome {
+pub fn handle(world: &mut World, now: SimTime, session: &mut Session, auth: &AuthSettings, msg: &Message) -> Outcome {
     world.now = now;
     let id = msg.action_id();
     let Some(name) = msg.action_name() else {
@@ -142,10 +123,7 @@ pub fn handle(
     match lname.as_str() {
         "login" => login(world, now, session, auth, msg),
         "challenge" => {
-            if !msg
-                .get("AuthType")
-                .is_some_and(|t| t.eq_ignore_ascii_case("MD5"))
-            {
+            if !msg.get("AuthType").is_some_and(|t| t.eq_ignore_ascii_case("MD5")) {
                 return Outcome::one(wire::error(id, "Must specify AuthType"));
             }
             let challenge = format!("{}", rand::random::<u32>() % 900_000_000 + 100_000_000);
@@ -153,47 +131,29 @@ pub fn handle(
             Outcome::one(wire::response("Success", id, &[("Challenge", &challenge)]))
         }
         "logoff" => Outcome {
-            replies: vec![wire::response(
-                "Goodbye",
-                id,
-                &[("Message", "Thanks for all the fish.")],
-            )],
+            replies: vec![wire::response("Goodbye", id, &[("Message", "Thanks for all the fish.")])],
             close: true,
             delay: None,
         },
         "ping" => {
             let ts = format!("{}.{:06}", world.epoch(now), now.subsec_micros());
-            Outcome::one(wire::response(
-                "Success",
-                id,
-                &[("Ping", "Pong"), ("Timestamp", &ts)],
-            ))
+            Outcome::one(wire::response("Success", id, &[("Ping", "Pong"), ("Timestamp", &ts)]))
         }
         "events" => match wire::Class::parse_mask(msg.get("EventMask"))
             .filter(|_| msg.get("EventMask").is_some_and(|v| !v.trim().is_empty()))
         {
             Some(mask) => {
                 session.mask = mask;
-                Outcome::one(wire::response(
-                    "Success",
-                    id,
-                    &[("Events", if mask == 0 { "Off" } else { "On" })],
-                ))
+                Outcome::one(wire::response("Success", id, &[("Events", if mask == 0 { "Off" } else { "On" })]))
             }
             None => Outcome::one(wire::error(id, "Invalid event mask")),
         },
         "filter" => filter(session, msg),
         "corestatus" => {
-            let start =
-                chrono::DateTime::from_timestamp(world.startup_epoch, 0).unwrap_or_default();
+            let start = chrono::DateTime::from_timestamp(world.startup_epoch, 0).unwrap_or_default();
             let date = start.format("%Y-%m-%d").to_string();
             let time = start.format("%H:%M:%S").to_string();
-            let calls = world
-                .calls
-                .values()
-                .filter(|c| c.phase != Phase::Ended)
-                .count()
-                .to_string();
+            let calls = world.calls.values().filter(|c| c.phase != Phase::Ended).count().to_string();
             Outcome::one(wire::response(
                 "Success",
                 id,
@@ -287,31 +247,18 @@ pub fn handle(
 
 /// Actions that make app_queue load realtime queues (and so reread the directory).
 pub fn loads_queues(msg: &Message) -> bool {
-    msg.action_name().is_some_and(|n| {
-        n.eq_ignore_ascii_case("QueueStatus") || n.eq_ignore_ascii_case("QueueSummary")
-    })
+    msg.action_name().is_some_and(|n| n.eq_ignore_ascii_case("QueueStatus") || n.eq_ignore_ascii_case("QueueSummary"))
 }
 
-fn login(
-    world: &mut World,
-    now: SimTime,
-    session: &mut Session,
-    auth: &AuthSettings,
-    msg: &Message,
-) -> Outcome {
+fn login(world: &mut World, now: SimTime, session: &mut Session, auth: &AuthSettings, msg: &Message) -> Outcome {
     let id = msg.action_id();
     if session.authenticated {
         return Outcome::one(wire::success(id, "Already authenticated"));
     }
     let user_ok = msg.get("Username").is_some_and(|u| u == auth.username);
-    let secret_ok = if msg
-        .get("AuthType")
-        .is_some_and(|t| t.eq_ignore_ascii_case("MD5"))
-    {
+    let secret_ok = if msg.get("AuthType").is_some_and(|t| t.eq_ignore_ascii_case("MD5")) {
         match (&session.challenge, msg.get("Key")) {
-            (Some(challenge), Some(key)) => {
-                key.eq_ignore_ascii_case(&md5_key(challenge, &auth.secret))
-            }
+            (Some(challenge), Some(key)) => key.eq_ignore_ascii_case(&md5_key(challenge, &auth.secret)),
             _ => false,
         }
     } else {
@@ -339,30 +286,19 @@ fn login(
                 .build(),
         );
     }
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    Outcome { replies, ..Default::default() }
 }
 
 fn filter(session: &mut Session, msg: &Message) -> Outcome {
     let id = msg.action_id();
-    if !msg
-        .get("Operation")
-        .is_some_and(|o| o.eq_ignore_ascii_case("Add"))
-    {
+    if !msg.get("Operation").is_some_and(|o| o.eq_ignore_ascii_case("Add")) {
         return Outcome::one(wire::error(id, "Unknown operation"));
     }
     let expr = msg.get("Filter").unwrap_or_default();
     let filter = match msg.get("MatchCriteria") {
         Some(criteria) => {
-            let mut f = Filter {
-                include: true,
-                name: None,
-                header: None,
-                method: "regex".into(),
-                expr: expr.to_string(),
-            };
+            let mut f =
+                Filter { include: true, name: None, header: None, method: "regex".into(), expr: expr.to_string() };
             for part in criteria.split("),") {
                 let part = part.trim().trim_end_matches(')');
                 let Some((key, value)) = part.split_once('(') else {
@@ -389,13 +325,7 @@ fn filter(session: &mut Session, msg: &Message) -> Outcome {
                     "Filter was formatted incorrectly.  Check the syntax of the filter given.",
                 ));
             }
-            Filter {
-                include,
-                name: None,
-                header: None,
-                method: "regex".into(),
-                expr: expr.to_string(),
-            }
+            Filter { include, name: None, header: None, method: "regex".into(), expr: expr.to_string() }
         }
     };
     session.filters.push(filter);
@@ -406,21 +336,23 @@ fn command(msg: &Message, auth: &AuthSettings) -> Outcome {
     let id = msg.action_id();
     let cmd = msg.get("Command").unwrap_or_default().trim().to_string();
     let output = match cmd.as_str() {
-        "core show version" => Some(format!(
-            "Asterisk {} (Mayday simulated PBX)",
-            auth.asterisk_version
-        )),
+        "core show version" => Some(format!("Asterisk {} (Mayday simulated PBX)", auth.asterisk_version)),
         "core show uptime" => Some("System uptime: simulated".to_string()),
         _ => None,
     };
     match output {
-        Some(line) => Outcome::one(wire::response("Success", id, &[("Message", "Command output follows"), ("Output", &line)])),
+        Some(line) => {
+            Outcome::one(wire::response("Success", id, &[("Message", "Command output follows"), ("Output", &line)]))
+        }
         None => Outcome::one(wire::response(
             "Error",
             id,
             &[
                 ("Message", "Command output follows"),
-                ("Output", &format!("No such command '{cmd}' (type 'core show help {cmd}' for other possible commands)")),
+                (
+                    "Output",
+                    &format!("No such command '{cmd}' (type 'core show help {cmd}' for other possible commands)"),
+                ),
             ],
         )),
     }
@@ -486,19 +418,10 @@ fn queue_status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
             .field("Completed", &s.completed.to_string())
             .field("Abandoned", &s.abandoned.to_string())
             .field("ServiceLevel", &q.def.service_level_secs.to_string())
-            .field(
-                "ServicelevelPerf",
-                &format!("{:.1}", perf(s.completed_in_sl, s.completed)),
-            )
+            .field("ServicelevelPerf", &format!("{:.1}", perf(s.completed_in_sl, s.completed)))
             .field(
                 "ServicelevelPerf2",
-                &format!(
-                    "{:.1}",
-                    perf(
-                        s.completed_in_sl + s.abandoned_in_sl,
-                        s.completed + s.abandoned
-                    )
-                ),
+                &format!("{:.1}", perf(s.completed_in_sl + s.abandoned_in_sl, s.completed + s.abandoned)),
             )
             .field("Weight", &q.def.weight.to_string());
         if let Some(id) = id {
@@ -506,9 +429,7 @@ fn queue_status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         }
         replies.push(b.build());
         for m in &q.members {
-            if only_member.is_some_and(|om| {
-                !om.eq_ignore_ascii_case(&m.def.interface) && om != m.def.member_name()
-            }) {
+            if only_member.is_some_and(|om| !om.eq_ignore_ascii_case(&m.def.interface) && om != m.def.member_name()) {
                 continue;
             }
             replies.push(member_item(name, m, id));
@@ -544,10 +465,7 @@ fn queue_status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
     }
     let items = replies.len() - 1;
     replies.push(wire::list_complete("QueueStatusComplete", id, items, &[]));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    Outcome { replies, ..Default::default() }
 }
 
 fn queue_summary(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
@@ -558,17 +476,12 @@ fn queue_summary(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         if only_queue.is_some_and(|oq| oq != name) {
             continue;
         }
-        let logged_in = q
-            .members
-            .iter()
-            .filter(|m| !matches!(m.status, DeviceState::Unavailable | DeviceState::Invalid))
-            .count();
+        let logged_in =
+            q.members.iter().filter(|m| !matches!(m.status, DeviceState::Unavailable | DeviceState::Invalid)).count();
         let available = q
             .members
             .iter()
-            .filter(|m| {
-                matches!(m.status, DeviceState::NotInuse | DeviceState::Unknown) && !m.paused
-            })
+            .filter(|m| matches!(m.status, DeviceState::NotInuse | DeviceState::Unknown) && !m.paused)
             .count();
         let longest = q
             .waiting
@@ -593,10 +506,7 @@ fn queue_summary(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
     }
     let items = replies.len() - 1;
     replies.push(wire::list_complete("QueueSummaryComplete", id, items, &[]));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    Outcome { replies, ..Default::default() }
 }
 
 fn pause_device_event(world: &mut World, queue: &str, interface: &str, paused: bool) {
@@ -622,27 +532,16 @@ fn queue_pause(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         .iter()
         .filter(|(name, _)| only_queue.is_none_or(|q| q == name.as_str()))
         .filter_map(|(name, q)| {
-            q.members
-                .iter()
-                .position(|m| m.def.interface.eq_ignore_ascii_case(interface))
-                .map(|i| (name.clone(), i))
+            q.members.iter().position(|m| m.def.interface.eq_ignore_ascii_case(interface)).map(|i| (name.clone(), i))
         })
         .collect();
     if targets.is_empty() {
         return Outcome::one(wire::error(id, "Interface not found"));
     }
     for (queue, idx) in &targets {
-        if let Some(m) = world
-            .queues
-            .get_mut(queue)
-            .and_then(|q| q.members.get_mut(*idx))
-        {
+        if let Some(m) = world.queues.get_mut(queue).and_then(|q| q.members.get_mut(*idx)) {
             m.paused = paused;
-            m.reason = if paused {
-                reason.clone()
-            } else {
-                String::new()
-            };
+            m.reason = if paused { reason.clone() } else { String::new() };
             if paused {
                 m.last_pause = epoch;
             }
@@ -652,11 +551,7 @@ fn queue_pause(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
     }
     Outcome::one(wire::success(
         id,
-        if paused {
-            "Interface paused successfully"
-        } else {
-            "Interface unpaused successfully"
-        },
+        if paused { "Interface paused successfully" } else { "Interface unpaused successfully" },
     ))
 }
 
@@ -666,19 +561,12 @@ fn queue_add(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         return Outcome::one(wire::error(id, "'Queue' and 'Interface' not specified."));
     };
     if !world.queues.contains_key(queue) {
-        return Outcome::one(wire::error(
-            id,
-            "Unable to add interface to queue: No such queue",
-        ));
+        return Outcome::one(wire::error(id, "Unable to add interface to queue: No such queue"));
     }
     if world.member_index(queue, interface).is_some() {
         return Outcome::one(wire::error(id, "Unable to add interface: Already there"));
     }
-    let state_interface = msg
-        .get("StateInterface")
-        .filter(|s| !s.is_empty())
-        .unwrap_or(interface)
-        .to_string();
+    let state_interface = msg.get("StateInterface").filter(|s| !s.is_empty()).unwrap_or(interface).to_string();
     let status = world.device_state(&state_interface);
     let paused = truthy(msg.get("Paused"));
     let login = world.epoch(now);
@@ -687,20 +575,13 @@ fn queue_add(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
             interface: interface.to_string(),
             membername: msg.get("MemberName").unwrap_or(interface).to_string(),
             state_interface,
-            penalty: msg
-                .get("Penalty")
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or(0),
+            penalty: msg.get("Penalty").and_then(|p| p.trim().parse().ok()).unwrap_or(0),
             paused,
             realtime: false,
         },
         dynamic: true,
         paused,
-        reason: if paused {
-            msg.get("Reason").unwrap_or_default().to_string()
-        } else {
-            String::new()
-        },
+        reason: if paused { msg.get("Reason").unwrap_or_default().to_string() } else { String::new() },
         calls_taken: 0,
         last_call: 0,
         last_pause: 0,
@@ -712,10 +593,7 @@ fn queue_add(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         ringinuse: false,
     };
     let Some(q) = world.queues.get_mut(queue) else {
-        return Outcome::one(wire::error(
-            id,
-            "Unable to add interface to queue: No such queue",
-        ));
+        return Outcome::one(wire::error(id, "Unable to add interface to queue: No such queue"));
     };
     q.members.push(member);
     let idx = q.members.len() - 1;
@@ -736,19 +614,12 @@ fn queue_remove(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         return Outcome::one(wire::error(id, "Need 'Queue' and 'Interface' parameters."));
     };
     if !world.queues.contains_key(queue) {
-        return Outcome::one(wire::error(
-            id,
-            "Unable to remove interface from queue: No such queue",
-        ));
+        return Outcome::one(wire::error(id, "Unable to remove interface from queue: No such queue"));
     }
     let Some(idx) = world.member_index(queue, interface) else {
         return Outcome::one(wire::error(id, "Unable to remove interface: Not there"));
     };
-    if !world
-        .queues
-        .get(queue)
-        .is_some_and(|q| q.members[idx].dynamic)
-    {
+    if !world.queues.get(queue).is_some_and(|q| q.members[idx].dynamic) {
         return Outcome::one(wire::error(id, "Member not dynamic"));
     }
     let event = world.member_event("QueueMemberRemoved", queue, idx);
@@ -765,11 +636,9 @@ fn queue_remove(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
 fn queue_penalty(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
     let id = msg.action_id();
     let bad = || Outcome::one(wire::error(id, "Invalid interface, queuename or penalty"));
-    let (Some(interface), Some(penalty)) = (
-        msg.get("Interface"),
-        msg.get("Penalty")
-            .and_then(|p| p.trim().parse::<i32>().ok()),
-    ) else {
+    let (Some(interface), Some(penalty)) =
+        (msg.get("Interface"), msg.get("Penalty").and_then(|p| p.trim().parse::<i32>().ok()))
+    else {
         return bad();
     };
     if penalty < 0 {
@@ -781,21 +650,14 @@ fn queue_penalty(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         .iter()
         .filter(|(name, _)| only_queue.is_none_or(|q| q == name.as_str()))
         .filter_map(|(name, q)| {
-            q.members
-                .iter()
-                .position(|m| m.def.interface.eq_ignore_ascii_case(interface))
-                .map(|i| (name.clone(), i))
+            q.members.iter().position(|m| m.def.interface.eq_ignore_ascii_case(interface)).map(|i| (name.clone(), i))
         })
         .collect();
     if targets.is_empty() {
         return bad();
     }
     for (queue, idx) in targets {
-        if let Some(m) = world
-            .queues
-            .get_mut(&queue)
-            .and_then(|q| q.members.get_mut(idx))
-        {
+        if let Some(m) = world.queues.get_mut(&queue).and_then(|q| q.members.get_mut(idx)) {
             m.def.penalty = penalty;
         }
         world.emit_member("QueueMemberPenalty", &queue, idx, now);
@@ -820,16 +682,8 @@ fn core_show_channels(world: &mut World, now: SimTime, id: Option<&str>) -> Outc
         replies.push(b.build());
     }
     let items = replies.len() - 1;
-    replies.push(wire::list_complete(
-        "CoreShowChannelsComplete",
-        id,
-        items,
-        &[],
-    ));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    replies.push(wire::list_complete("CoreShowChannelsComplete", id, items, &[]));
+    Outcome { replies, ..Default::default() }
 }
 
 fn status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
@@ -845,32 +699,20 @@ fn status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         return Outcome::one(wire::error(id, "No such channel"));
     }
     let mut replies = vec![wire::list_start(id, "Channel status will follow")];
-    let wanted: Vec<String> = msg
-        .get("Variables")
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
-        .unwrap_or_default();
+    let wanted: Vec<String> =
+        msg.get("Variables").map(|v| v.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default();
     for c in &chans {
-        let mut b = Message::builder()
-            .field("Event", "Status")
-            .field("Privilege", "Call");
+        let mut b = Message::builder().field("Event", "Status").field("Privilege", "Call");
         wire::push_channel(&mut b, ChannelPrefix::None, &c.view);
         b.push("Type", c.view.name.split('/').next().unwrap_or_default());
         b.push("DNID", "");
         b.push(
             "EffectiveConnectedLineNum",
-            if c.view.connected_num.is_empty() {
-                "<unknown>"
-            } else {
-                &c.view.connected_num
-            },
+            if c.view.connected_num.is_empty() { "<unknown>" } else { &c.view.connected_num },
         );
         b.push(
             "EffectiveConnectedLineName",
-            if c.view.connected_name.is_empty() {
-                "<unknown>"
-            } else {
-                &c.view.connected_name
-            },
+            if c.view.connected_name.is_empty() { "<unknown>" } else { &c.view.connected_name },
         );
         b.push("TimeToHangup", "0");
         b.push("BridgeID", c.bridge.as_deref().unwrap_or_default());
@@ -883,15 +725,9 @@ fn status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         b.push("Writetrans", "");
         b.push("Callgroup", "0");
         b.push("Pickupgroup", "0");
-        b.push(
-            "Seconds",
-            &now.saturating_sub(c.created).as_secs().to_string(),
-        );
+        b.push("Seconds", &now.saturating_sub(c.created).as_secs().to_string());
         for v in &wanted {
-            b.push(
-                "Variable",
-                &format!("{v}={}", c.vars.get(v).cloned().unwrap_or_default()),
-            );
+            b.push("Variable", &format!("{v}={}", c.vars.get(v).cloned().unwrap_or_default()));
         }
         if let Some(id) = id {
             b.push("ActionID", id);
@@ -899,16 +735,8 @@ fn status(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         replies.push(b.build());
     }
     let n = chans.len().to_string();
-    replies.push(wire::list_complete(
-        "StatusComplete",
-        id,
-        chans.len(),
-        &[("Items", &n)],
-    ));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    replies.push(wire::list_complete("StatusComplete", id, chans.len(), &[("Items", &n)]));
+    Outcome { replies, ..Default::default() }
 }
 
 fn originate(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
@@ -917,59 +745,42 @@ fn originate(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
         return Outcome::one(wire::error(id, "Channel not specified"));
     };
     let asynchronous = truthy(msg.get("Async"));
-    let endpoint = channel
-        .strip_prefix("PJSIP/")
-        .map(|e| e.split('@').next().unwrap_or(e));
+    let endpoint = channel.strip_prefix("PJSIP/").map(|e| e.split('@').next().unwrap_or(e));
     let (exten, context) = (msg.get("Exten"), msg.get("Context"));
     if exten.is_some() && (context.is_none() || msg.get("Priority").is_none()) {
-        return Outcome::one(wire::error(
-            id,
-            "Originate with 'Exten' requires 'Context' and 'Priority'",
-        ));
+        return Outcome::one(wire::error(id, "Originate with 'Exten' requires 'Context' and 'Priority'"));
     }
-    let target = exten
-        .map(str::to_string)
-        .unwrap_or_else(|| msg.get("Data").unwrap_or_default().to_string());
+    let target = exten.map(str::to_string).unwrap_or_else(|| msg.get("Data").unwrap_or_default().to_string());
     let result = match endpoint {
-        Some(ep) => world.originate_to_number(
-            now,
-            ep,
-            &target,
-            context.unwrap_or("default"),
-            msg.get("ChannelId"),
-        ),
+        Some(ep) => world.originate_to_number(now, ep, &target, context.unwrap_or("default"), msg.get("ChannelId")),
         None => Err(super::flows::SimError::UnknownEndpoint(channel.to_string())),
     };
-    let ack_then_event =
-        |world: &mut World, response: &str, chan_name: &str, reason: &str, uid: &str| {
-            let mut b = wire::event("OriginateResponse", Class::Call);
-            if let Some(id) = id {
-                b.push("ActionID", id);
+    let ack_then_event = |world: &mut World, response: &str, chan_name: &str, reason: &str, uid: &str| {
+        let mut b = wire::event("OriginateResponse", Class::Call);
+        if let Some(id) = id {
+            b.push("ActionID", id);
+        }
+        b.push("Response", response);
+        b.push("Channel", chan_name);
+        match (context, exten) {
+            (Some(c), Some(e)) => {
+                b.push("Context", c);
+                b.push("Exten", e);
             }
-            b.push("Response", response);
-            b.push("Channel", chan_name);
-            match (context, exten) {
-                (Some(c), Some(e)) => {
-                    b.push("Context", c);
-                    b.push("Exten", e);
-                }
-                _ => {
-                    b.push("Application", msg.get("Application").unwrap_or_default());
-                    b.push("Data", msg.get("Data").unwrap_or_default());
-                }
+            _ => {
+                b.push("Application", msg.get("Application").unwrap_or_default());
+                b.push("Data", msg.get("Data").unwrap_or_default());
             }
-            b.push("Reason", reason);
-            b.push("Uniqueid", uid);
-            b.push("CallerIDNum", "<unknown>");
-            b.push("CallerIDName", "<unknown>");
-            world.emit(Class::Call, b.build());
-        };
+        }
+        b.push("Reason", reason);
+        b.push("Uniqueid", uid);
+        b.push("CallerIDNum", "<unknown>");
+        b.push("CallerIDName", "<unknown>");
+        world.emit(Class::Call, b.build());
+    };
     match result {
         Ok((_call, uid)) => {
-            let name = world
-                .view(&uid)
-                .map(|v| v.name)
-                .unwrap_or_else(|| channel.to_string());
+            let name = world.view(&uid).map(|v| v.name).unwrap_or_else(|| channel.to_string());
             ack_then_event(world, "Success", &name, "4", &uid);
             Outcome::one(wire::success(id, "Originate successfully queued"))
         }
@@ -989,23 +800,19 @@ fn call_of_channel(world: &World, channel: &str) -> Option<(super::world::CallId
         .values()
         .find(|c| c.view.name == channel || c.view.uniqueid == channel)
         .map(|c| c.view.uniqueid.clone())?;
-    world
-        .calls
-        .values()
-        .filter(|c| c.phase != Phase::Ended)
-        .find_map(|c| {
-            if c.caller == uid {
-                return Some((c.id, false));
+    world.calls.values().filter(|c| c.phase != Phase::Ended).find_map(|c| {
+        if c.caller == uid {
+            return Some((c.id, false));
+        }
+        match &c.phase {
+            Phase::Ringing(leg) | Phase::Talking { leg, .. }
+                if leg.dest == uid || leg.local_two.as_deref() == Some(uid.as_str()) =>
+            {
+                Some((c.id, true))
             }
-            match &c.phase {
-                Phase::Ringing(leg) | Phase::Talking { leg, .. }
-                    if leg.dest == uid || leg.local_two.as_deref() == Some(uid.as_str()) =>
-                {
-                    Some((c.id, true))
-                }
-                _ => None,
-            }
-        })
+            _ => None,
+        }
+    })
 }
 
 fn hangup(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
@@ -1019,9 +826,7 @@ fn hangup(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
     let kind = world.calls.get(&call).map(|c| c.kind);
     let phase = world.calls.get(&call).map(|c| c.phase.clone());
     let result = match (agent_side, phase) {
-        (true, Some(Phase::Talking { .. })) => {
-            world.end_talk(now, call, kind != Some(CallKind::Outbound))
-        }
+        (true, Some(Phase::Talking { .. })) => world.end_talk(now, call, kind != Some(CallKind::Outbound)),
         (true, Some(Phase::Ringing(_))) => world.ring_no_answer(now, call),
         _ => world.hangup_call(now, call),
     };
@@ -1058,22 +863,12 @@ fn redirect(world: &mut World, msg: &Message) -> Outcome {
     let (Some(context), Some(exten)) = (msg.get("Context"), msg.get("Exten")) else {
         return Outcome::one(wire::error(id, "Context and Exten are required"));
     };
-    let Some(c) = world
-        .channels
-        .values_mut()
-        .find(|c| c.view.name == channel || c.view.uniqueid == channel)
-    else {
-        return Outcome::one(wire::error(
-            id,
-            &format!("Channel does not exist: {channel}"),
-        ));
+    let Some(c) = world.channels.values_mut().find(|c| c.view.name == channel || c.view.uniqueid == channel) else {
+        return Outcome::one(wire::error(id, &format!("Channel does not exist: {channel}")));
     };
     c.view.context = context.to_string();
     c.view.exten = exten.to_string();
-    c.view.priority = msg
-        .get("Priority")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1);
+    c.view.priority = msg.get("Priority").and_then(|p| p.parse().ok()).unwrap_or(1);
     Outcome::one(wire::success(id, "Redirect successful"))
 }
 
@@ -1084,11 +879,7 @@ fn getvar(world: &mut World, msg: &Message) -> Outcome {
     };
     let value = match msg.get("Channel").filter(|c| !c.is_empty()) {
         Some(channel) => {
-            let Some(c) = world
-                .channels
-                .values()
-                .find(|c| c.view.name == channel || c.view.uniqueid == channel)
-            else {
+            let Some(c) = world.channels.values().find(|c| c.view.name == channel || c.view.uniqueid == channel) else {
                 return Outcome::one(wire::error(id, "No such channel"));
             };
             if var.eq_ignore_ascii_case("CHANNEL(state)") {
@@ -1099,11 +890,7 @@ fn getvar(world: &mut World, msg: &Message) -> Outcome {
         }
         None => world.globals.get(var).cloned().unwrap_or_default(),
     };
-    Outcome::one(wire::response(
-        "Success",
-        id,
-        &[("Variable", var), ("Value", &value)],
-    ))
+    Outcome::one(wire::response("Success", id, &[("Variable", var), ("Value", &value)]))
 }
 
 fn setvar(world: &mut World, msg: &Message) -> Outcome {
@@ -1113,10 +900,7 @@ fn setvar(world: &mut World, msg: &Message) -> Outcome {
     };
     match msg.get("Channel").filter(|c| !c.is_empty()) {
         Some(channel) => {
-            let Some(c) = world
-                .channels
-                .values_mut()
-                .find(|c| c.view.name == channel || c.view.uniqueid == channel)
+            let Some(c) = world.channels.values_mut().find(|c| c.view.name == channel || c.view.uniqueid == channel)
             else {
                 return Outcome::one(wire::error(id, "No such channel"));
             };
@@ -1133,17 +917,10 @@ fn pjsip_endpoints(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome
     if world.endpoints.is_empty() {
         return Outcome::one(wire::error(id, "No endpoints found"));
     }
-    let mut replies = vec![wire::list_start(
-        id,
-        "A listing of Endpoints follows, presented as EndpointList events",
-    )];
+    let mut replies = vec![wire::list_start(id, "A listing of Endpoints follows, presented as EndpointList events")];
     for ep in world.endpoints.values() {
         let device = format!("PJSIP/{}", ep.id);
-        let active = world
-            .channels
-            .values()
-            .filter(|c| c.view.name.starts_with(&format!("{device}-")))
-            .count();
+        let active = world.channels.values().filter(|c| c.view.name.starts_with(&format!("{device}-"))).count();
         let mut b = Message::builder().field("Event", "EndpointList");
         if let Some(id) = id {
             b.push("ActionID", id);
@@ -1154,14 +931,7 @@ fn pjsip_endpoints(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome
         b.push("Aor", &ep.id);
         b.push("Auths", &ep.id);
         b.push("OutboundAuths", "");
-        b.push(
-            "Contacts",
-            &if ep.registered {
-                format!("{};@sim,", ep.id)
-            } else {
-                String::new()
-            },
-        );
+        b.push("Contacts", &if ep.registered { format!("{};@sim,", ep.id) } else { String::new() });
         b.push("DeviceState", world.device_state(&device).pjsip_text());
         b.push("ActiveChannels", &active.to_string());
         replies.push(b.build());
@@ -1169,26 +939,15 @@ fn pjsip_endpoints(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome
     let _ = now;
     let items = replies.len() - 1;
     replies.push(wire::list_complete("EndpointListComplete", id, items, &[]));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    Outcome { replies, ..Default::default() }
 }
 
 fn pjsip_contacts(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome {
-    let registered: Vec<_> = world
-        .endpoints
-        .values()
-        .filter(|e| e.registered)
-        .cloned()
-        .collect();
+    let registered: Vec<_> = world.endpoints.values().filter(|e| e.registered).cloned().collect();
     if registered.is_empty() {
         return Outcome::one(wire::error(id, "No Contacts found"));
     }
-    let mut replies = vec![wire::list_start(
-        id,
-        "A listing of Contacts follows, presented as ContactList events",
-    )];
+    let mut replies = vec![wire::list_start(id, "A listing of Contacts follows, presented as ContactList events")];
     let expires = (world.epoch(now) + 3600).to_string();
     for ep in &registered {
         let mut b = Message::builder().field("Event", "ContactList");
@@ -1223,19 +982,12 @@ fn pjsip_contacts(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome 
     }
     let items = replies.len() - 1;
     replies.push(wire::list_complete("ContactListComplete", id, items, &[]));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    Outcome { replies, ..Default::default() }
 }
 
 fn device_state_list(world: &mut World, id: Option<&str>) -> Outcome {
     let mut replies = vec![wire::list_start(id, "Device State Changes will follow")];
-    let mut devices: Vec<String> = world
-        .endpoints
-        .keys()
-        .map(|e| format!("PJSIP/{e}"))
-        .collect();
+    let mut devices: Vec<String> = world.endpoints.keys().map(|e| format!("PJSIP/{e}")).collect();
     for d in world.devices.keys() {
         if !devices.contains(d) {
             devices.push(d.clone());
@@ -1253,14 +1005,6 @@ fn device_state_list(world: &mut World, id: Option<&str>) -> Outcome {
         replies.push(b.build());
     }
     let items = replies.len() - 1;
-    replies.push(wire::list_complete(
-        "DeviceStateListComplete",
-        id,
-        items,
-        &[],
-    ));
-    Outcome {
-        replies,
-        ..Default::default()
-    }
+    replies.push(wire::list_complete("DeviceStateListComplete", id, items, &[]));
+    Outcome { replies, ..Default::default() }
 }

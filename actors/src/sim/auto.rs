@@ -73,10 +73,7 @@ fn exp_sample(rng: &mut impl Rng, mean: Duration) -> Duration {
 
 impl Auto {
     pub fn new(traffic: Option<Traffic>) -> Self {
-        let mut a = Auto {
-            traffic,
-            ..Default::default()
-        };
+        let mut a = Auto { traffic, ..Default::default() };
         if a.traffic.is_some() {
             a.schedule(Duration::ZERO, Timer::Arrival);
         }
@@ -135,10 +132,7 @@ impl Auto {
         match timer {
             Timer::Arrival => {
                 let gap = if traffic.calls_per_second > 0.0 {
-                    exp_sample(
-                        &mut world.rng,
-                        Duration::from_secs_f64(1.0 / traffic.calls_per_second),
-                    )
+                    exp_sample(&mut world.rng, Duration::from_secs_f64(1.0 / traffic.calls_per_second))
                 } else {
                     Duration::from_secs(3600)
                 };
@@ -171,26 +165,14 @@ impl Auto {
                 if let Some((Phase::Talking { .. }, s)) = phase_since(world, id) {
                     if s == since {
                         let kind = world.calls.get(&id).map(|c| c.kind);
-                        let _ =
-                            world.end_talk(now, id, by_agent && kind != Some(CallKind::Outbound));
+                        let _ = world.end_talk(now, id, by_agent && kind != Some(CallKind::Outbound));
                     }
                 }
             }
             Timer::Transfer(id, since) => {
-                if let Some((
-                    Phase::Talking {
-                        queue: Some(from), ..
-                    },
-                    s,
-                )) = phase_since(world, id)
-                {
+                if let Some((Phase::Talking { queue: Some(from), .. }, s)) = phase_since(world, id) {
                     if s == since {
-                        let others: Vec<String> = world
-                            .queues
-                            .keys()
-                            .filter(|q| **q != from)
-                            .cloned()
-                            .collect();
+                        let others: Vec<String> = world.queues.keys().filter(|q| **q != from).cloned().collect();
                         if others.is_empty() {
                             let _ = world.end_talk(now, id, true);
                         } else {
@@ -204,9 +186,7 @@ impl Auto {
             }
             Timer::Patience(id, joined) => {
                 if let Some(c) = world.calls.get(&id) {
-                    if c.joined_at == joined
-                        && matches!(c.phase, Phase::Waiting | Phase::Ringing(_))
-                    {
+                    if c.joined_at == joined && matches!(c.phase, Phase::Waiting | Phase::Ringing(_)) {
                         let _ = world.abandon(now, id);
                     }
                 }
@@ -222,11 +202,7 @@ impl Auto {
                 }
             }
             Timer::AfterQueueHangup(id) => {
-                if world
-                    .calls
-                    .get(&id)
-                    .is_some_and(|c| c.phase == Phase::AfterQueue)
-                {
+                if world.calls.get(&id).is_some_and(|c| c.phase == Phase::AfterQueue) {
                     let _ = world.hangup_call(now, id);
                 }
             }
@@ -246,10 +222,7 @@ impl Auto {
             .and_then(|q| world.queues.get(q))
             .map(|q| q.def.max_wait_secs);
         if let Some(w) = max_wait.filter(|w| *w > 0) {
-            self.schedule(
-                now + Duration::from_secs(w as u64),
-                Timer::QueueTimeout(id, now),
-            );
+            self.schedule(now + Duration::from_secs(w as u64), Timer::QueueTimeout(id, now));
         }
     }
 
@@ -267,17 +240,9 @@ impl Auto {
     fn dispatch(&mut self, world: &mut World, traffic: &Traffic, now: SimTime) {
         let queues: Vec<String> = world.queues.keys().cloned().collect();
         for q in queues {
-            let waiting: Vec<CallId> = world
-                .queues
-                .get(&q)
-                .map(|q| q.waiting.clone())
-                .unwrap_or_default();
+            let waiting: Vec<CallId> = world.queues.get(&q).map(|q| q.waiting.clone()).unwrap_or_default();
             for id in waiting {
-                if !world
-                    .calls
-                    .get(&id)
-                    .is_some_and(|c| c.phase == Phase::Waiting)
-                {
+                if !world.calls.get(&id).is_some_and(|c| c.phase == Phase::Waiting) {
                     continue;
                 }
                 let Some(member) = world.available_members(&q, now).into_iter().next() else {
@@ -288,21 +253,10 @@ impl Auto {
                 }
                 let span = traffic.max_ring.saturating_sub(traffic.min_ring);
                 let ring = traffic.min_ring + span.mul_f64(world.rng.random_range(0.0..=1.0));
-                let answer = !world
-                    .rng
-                    .random_bool(traffic.no_answer_rate.clamp(0.0, 1.0));
-                let ring_timeout = Duration::from_secs(
-                    world
-                        .queues
-                        .get(&q)
-                        .map(|q| q.def.ring_timeout_secs as u64)
-                        .unwrap_or(15),
-                );
-                let end = if answer {
-                    ring.min(ring_timeout)
-                } else {
-                    ring_timeout
-                };
+                let answer = !world.rng.random_bool(traffic.no_answer_rate.clamp(0.0, 1.0));
+                let ring_timeout =
+                    Duration::from_secs(world.queues.get(&q).map(|q| q.def.ring_timeout_secs as u64).unwrap_or(15));
+                let end = if answer { ring.min(ring_timeout) } else { ring_timeout };
                 self.schedule(now + end, Timer::RingEnd(id, now, answer));
             }
         }
@@ -315,11 +269,7 @@ impl Auto {
             .filter(|t| *t > now)
             .min();
         if let Some(t) = next_free {
-            if !self
-                .timers
-                .iter()
-                .any(|Reverse((at, _, timer))| *timer == Timer::Dispatch && *at == t)
-            {
+            if !self.timers.iter().any(|Reverse((at, _, timer))| *timer == Timer::Dispatch && *at == t) {
                 self.schedule(t, Timer::Dispatch);
             }
         }

@@ -192,17 +192,12 @@ impl StaticDirectory {
                 qs[(i + 1) % queues].members.push(member(true));
             }
         }
-        StaticDirectory(DirectorySnapshot {
-            endpoints,
-            queues: qs,
-        })
+        StaticDirectory(DirectorySnapshot { endpoints, queues: qs })
     }
 
     /// Reads a JSON file shaped like [`DirectorySnapshot`].
     pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text)
-            .map(StaticDirectory)
-            .map_err(|e| format!("directory file: {e}"))
+        serde_json::from_str(text).map(StaticDirectory).map_err(|e| format!("directory file: {e}"))
     }
 }
 

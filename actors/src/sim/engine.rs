@@ -33,50 +33,18 @@ pub enum Out {
 /// A scripted step.
 #[derive(Debug)]
 pub enum Script {
-    PlaceCall {
-        queue: String,
-        caller: String,
-    },
-    Ring {
-        call: CallId,
-        interface: Option<String>,
-    },
-    Answer {
-        call: CallId,
-    },
-    RingNoAnswer {
-        call: CallId,
-    },
-    AgentHangup {
-        call: CallId,
-    },
-    CallerHangup {
-        call: CallId,
-    },
-    Abandon {
-        call: CallId,
-    },
-    Timeout {
-        call: CallId,
-    },
-    Transfer {
-        call: CallId,
-        target: TransferTarget,
-    },
-    DirectCall {
-        endpoint: String,
-        caller: String,
-    },
-    OutboundCall {
-        endpoint: String,
-        number: String,
-    },
-    Pause {
-        interface: String,
-        queue: Option<String>,
-        paused: bool,
-        reason: String,
-    },
+    PlaceCall { queue: String, caller: String },
+    Ring { call: CallId, interface: Option<String> },
+    Answer { call: CallId },
+    RingNoAnswer { call: CallId },
+    AgentHangup { call: CallId },
+    CallerHangup { call: CallId },
+    Abandon { call: CallId },
+    Timeout { call: CallId },
+    Transfer { call: CallId, target: TransferTarget },
+    DirectCall { endpoint: String, caller: String },
+    OutboundCall { endpoint: String, number: String },
+    Pause { interface: String, queue: Option<String>, paused: bool, reason: String },
 }
 
 /// Faults a test can inject.
@@ -96,34 +64,14 @@ pub enum Fault {
 }
 
 pub(crate) enum Cmd {
-    Connect {
-        client: u64,
-        out: mpsc::Sender<Out>,
-    },
-    Disconnect {
-        client: u64,
-    },
-    Action {
-        client: u64,
-        msg: Message,
-    },
-    Script {
-        step: Script,
-        reply: oneshot::Sender<Result<CallId, SimError>>,
-    },
-    Truth {
-        reply: oneshot::Sender<Truth>,
-    },
-    Fault {
-        fault: Fault,
-        reply: oneshot::Sender<()>,
-    },
-    Stats {
-        reply: oneshot::Sender<SimStats>,
-    },
-    Received {
-        reply: oneshot::Sender<Vec<Message>>,
-    },
+    Connect { client: u64, out: mpsc::Sender<Out> },
+    Disconnect { client: u64 },
+    Action { client: u64, msg: Message },
+    Script { step: Script, reply: oneshot::Sender<Result<CallId, SimError>> },
+    Truth { reply: oneshot::Sender<Truth> },
+    Fault { fault: Fault, reply: oneshot::Sender<()> },
+    Stats { reply: oneshot::Sender<SimStats> },
+    Received { reply: oneshot::Sender<Vec<Message>> },
 }
 
 /// Counters of the simulated PBX.
@@ -168,13 +116,7 @@ pub(crate) struct Engine {
 const RECEIVED_LOG: usize = 10_000;
 
 impl Engine {
-    pub fn new(
-        world: World,
-        auto: Auto,
-        directory: Arc<dyn Directory>,
-        auth: AuthSettings,
-        flags: Arc<Flags>,
-    ) -> Self {
+    pub fn new(world: World, auto: Auto, directory: Arc<dyn Directory>, auth: AuthSettings, flags: Arc<Flags>) -> Self {
         Engine {
             world,
             auto,
@@ -242,13 +184,7 @@ impl Engine {
         match cmd {
             Cmd::Connect { client, out } => {
                 self.stats.connections += 1;
-                self.clients.insert(
-                    client,
-                    Client {
-                        out,
-                        session: Session::default(),
-                    },
-                );
+                self.clients.insert(client, Client { out, session: Session::default() });
             }
             Cmd::Disconnect { client } => {
                 self.clients.remove(&client);
@@ -272,11 +208,7 @@ impl Engine {
             Cmd::Stats { reply } => {
                 let mut s = self.stats.clone();
                 s.clients = self.clients.len();
-                s.logged_in = self
-                    .clients
-                    .values()
-                    .filter(|c| c.session.authenticated)
-                    .count();
+                s.logged_in = self.clients.values().filter(|c| c.session.authenticated).count();
                 s.startup_epoch = self.world.startup_epoch;
                 let _ = reply.send(s);
             }
@@ -291,10 +223,7 @@ impl Engine {
             return;
         }
         self.stats.actions_received += 1;
-        if msg
-            .action_name()
-            .is_some_and(|n| n.eq_ignore_ascii_case("Login"))
-        {
+        if msg.action_name().is_some_and(|n| n.eq_ignore_ascii_case("Login")) {
             self.stats.login_attempts += 1;
         }
         if self.received.len() == RECEIVED_LOG {
@@ -341,34 +270,18 @@ impl Engine {
                 let iface = match interface {
                     Some(i) => i,
                     None => {
-                        let queue = w
-                            .calls
-                            .get(&call)
-                            .and_then(|c| c.queue.clone())
-                            .ok_or(SimError::UnknownCall(call))?;
-                        w.available_members(&queue, now)
-                            .into_iter()
-                            .next()
-                            .ok_or(SimError::NobodyAvailable(queue))?
+                        let queue =
+                            w.calls.get(&call).and_then(|c| c.queue.clone()).ok_or(SimError::UnknownCall(call))?;
+                        w.available_members(&queue, now).into_iter().next().ok_or(SimError::NobodyAvailable(queue))?
                     }
                 };
                 w.ring(now, call, &iface).map(|_| call)
             }
             Script::Answer { call } => {
-                if w.calls
-                    .get(&call)
-                    .is_some_and(|c| c.phase == super::world::Phase::Waiting)
-                {
-                    let queue = w
-                        .calls
-                        .get(&call)
-                        .and_then(|c| c.queue.clone())
-                        .unwrap_or_default();
-                    let iface = w
-                        .available_members(&queue, now)
-                        .into_iter()
-                        .next()
-                        .ok_or(SimError::NobodyAvailable(queue))?;
+                if w.calls.get(&call).is_some_and(|c| c.phase == super::world::Phase::Waiting) {
+                    let queue = w.calls.get(&call).and_then(|c| c.queue.clone()).unwrap_or_default();
+                    let iface =
+                        w.available_members(&queue, now).into_iter().next().ok_or(SimError::NobodyAvailable(queue))?;
                     w.ring(now, call, &iface)?;
                 }
                 w.answer(now, call).map(|_| call)
@@ -379,16 +292,9 @@ impl Engine {
             Script::Abandon { call } => w.abandon(now, call).map(|_| call),
             Script::Timeout { call } => w.timeout(now, call).map(|_| call),
             Script::Transfer { call, target } => w.transfer(now, call, &target).map(|_| call),
-            Script::DirectCall { endpoint, caller } => {
-                w.direct_call(now, &endpoint, &caller, "mayday-inbound")
-            }
+            Script::DirectCall { endpoint, caller } => w.direct_call(now, &endpoint, &caller, "mayday-inbound"),
             Script::OutboundCall { endpoint, number } => w.outbound_call(now, &endpoint, &number),
-            Script::Pause {
-                interface,
-                queue,
-                paused,
-                reason,
-            } => {
+            Script::Pause { interface, queue, paused, reason } => {
                 let mut b = Message::builder()
                     .field("Action", "QueuePause")
                     .field("Interface", &interface)
@@ -400,16 +306,11 @@ impl Engine {
                 let out = actions::handle(w, now, &mut authenticated(), &self.auth, &b.build());
                 match out.replies.first().and_then(|r| r.response()) {
                     Some("Success") => Ok(none),
-                    _ => Err(SimError::UnknownMember(
-                        queue.unwrap_or_default(),
-                        interface,
-                    )),
+                    _ => Err(SimError::UnknownMember(queue.unwrap_or_default(), interface)),
                 }
             }
         };
-        self.world
-            .calls
-            .retain(|_, c| c.phase != super::world::Phase::Ended);
+        self.world.calls.retain(|_, c| c.phase != super::world::Phase::Ended);
         r
     }
 
@@ -477,9 +378,5 @@ impl Engine {
 }
 
 fn authenticated() -> Session {
-    Session {
-        authenticated: true,
-        mask: Class::ALL,
-        ..Default::default()
-    }
+    Session { authenticated: true, mask: Class::ALL, ..Default::default() }
 }

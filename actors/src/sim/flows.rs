@@ -43,17 +43,11 @@ fn secs(d: Duration) -> u64 {
 
 impl World {
     fn call(&self, id: CallId) -> Result<&Call, SimError> {
-        self.calls
-            .get(&id)
-            .filter(|c| c.phase != Phase::Ended)
-            .ok_or(SimError::UnknownCall(id))
+        self.calls.get(&id).filter(|c| c.phase != Phase::Ended).ok_or(SimError::UnknownCall(id))
     }
 
     fn call_mut(&mut self, id: CallId) -> Result<&mut Call, SimError> {
-        self.calls
-            .get_mut(&id)
-            .filter(|c| c.phase != Phase::Ended)
-            .ok_or(SimError::UnknownCall(id))
+        self.calls.get_mut(&id).filter(|c| c.phase != Phase::Ended).ok_or(SimError::UnknownCall(id))
     }
 
     /// An inbound caller arrives on the trunk and enters `queue`.
@@ -64,22 +58,10 @@ impl World {
         caller_num: &str,
         caller_name: &str,
     ) -> Result<CallId, SimError> {
-        let def = self
-            .queues
-            .get(queue)
-            .ok_or_else(|| SimError::UnknownQueue(queue.into()))?
-            .def
-            .clone();
+        let def = self.queues.get(queue).ok_or_else(|| SimError::UnknownQueue(queue.into()))?.def.clone();
         let trunk = format!("PJSIP/{}", self.trunk);
-        let uid = self.new_channel(
-            now,
-            &trunk,
-            ChannelState::Ring,
-            &def.caller_context,
-            "s",
-            None,
-            def.tenantid.clone(),
-        );
+        let uid =
+            self.new_channel(now, &trunk, ChannelState::Ring, &def.caller_context, "s", None, def.tenantid.clone());
         self.set_caller(&uid, caller_num, caller_name);
         self.chan_event("Newchannel", Class::Call, &uid, &[]);
         self.set_state(&uid, ChannelState::Up, now);
@@ -106,10 +88,7 @@ impl World {
     /// Queue(): the caller joins (QueueCallerJoin, music on hold).
     fn join_queue(&mut self, now: SimTime, id: CallId, queue: &str) -> Result<(), SimError> {
         let caller = self.call(id)?.caller.clone();
-        let q = self
-            .queues
-            .get_mut(queue)
-            .ok_or_else(|| SimError::UnknownQueue(queue.into()))?;
+        let q = self.queues.get_mut(queue).ok_or_else(|| SimError::UnknownQueue(queue.into()))?;
         q.waiting.push(id);
         let position = q.waiting.len();
         q.truth.counters.record_offered();
@@ -126,18 +105,8 @@ impl World {
         call.phase = Phase::Waiting;
         call.kind = CallKind::Queue;
         let p = position.to_string();
-        self.chan_event(
-            "QueueCallerJoin",
-            Class::Agent,
-            &caller,
-            &[("Queue", queue), ("Position", &p), ("Count", &p)],
-        );
-        self.chan_event(
-            "MusicOnHoldStart",
-            Class::Call,
-            &caller,
-            &[("Class", "default")],
-        );
+        self.chan_event("QueueCallerJoin", Class::Agent, &caller, &[("Queue", queue), ("Position", &p), ("Count", &p)]);
+        self.chan_event("MusicOnHoldStart", Class::Call, &caller, &[("Class", "default")]);
         Ok(())
     }
 
@@ -146,12 +115,7 @@ impl World {
         let Some(q) = self.queues.get_mut(queue) else {
             return (0, 0);
         };
-        let pos = q
-            .waiting
-            .iter()
-            .position(|c| *c == id)
-            .map(|i| i + 1)
-            .unwrap_or(0);
+        let pos = q.waiting.iter().position(|c| *c == id).map(|i| i + 1).unwrap_or(0);
         q.waiting.retain(|c| *c != id);
         (pos, q.waiting.len())
     }
@@ -161,12 +125,8 @@ impl World {
         let Some(q) = self.queues.get(queue) else {
             return Vec::new();
         };
-        let mut avail: Vec<(usize, &super::world::Member)> = q
-            .members
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| self.member_available(m, now))
-            .collect();
+        let mut avail: Vec<(usize, &super::world::Member)> =
+            q.members.iter().enumerate().filter(|(_, m)| self.member_available(m, now)).collect();
         match q.def.strategy.as_str() {
             "leastrecent" => avail.sort_by_key(|(_, m)| m.last_call),
             "fewestcalls" => avail.sort_by_key(|(_, m)| m.calls_taken),
@@ -178,10 +138,7 @@ impl World {
             }
         }
         avail.sort_by_key(|(_, m)| m.def.penalty);
-        avail
-            .into_iter()
-            .map(|(_, m)| m.def.interface.clone())
-            .collect()
+        avail.into_iter().map(|(_, m)| m.def.interface.clone()).collect()
     }
 
     /// app_queue rings a member for a waiting caller.
@@ -195,21 +152,12 @@ impl World {
             .member_index(&queue, interface)
             .ok_or_else(|| SimError::UnknownMember(queue.clone(), interface.into()))?;
         let (member_name, state_interface, iface) = {
-            let q = self
-                .queues
-                .get_mut(&queue)
-                .ok_or_else(|| SimError::UnknownQueue(queue.clone()))?;
+            let q = self.queues.get_mut(&queue).ok_or_else(|| SimError::UnknownQueue(queue.clone()))?;
             q.rr_next = idx + 1;
             let m = &q.members[idx];
-            (
-                m.def.member_name().to_string(),
-                m.def.state_interface().to_string(),
-                m.def.interface.clone(),
-            )
+            (m.def.member_name().to_string(), m.def.state_interface().to_string(), m.def.interface.clone())
         };
-        let caller_view = self
-            .view(&call.caller)
-            .unwrap_or_else(|| unreachable_view(&call.caller));
+        let caller_view = self.view(&call.caller).unwrap_or_else(|| unreachable_view(&call.caller));
         let leg = if let Some(target) = iface.strip_prefix("Local/") {
             let target = target.trim_end_matches("/n");
             let (one, two) = self.new_local_pair(now, target, &call.linkedid);
@@ -243,15 +191,8 @@ impl World {
                 .get(&ep)
                 .map(|e| (e.context.clone(), e.tenantid.clone()))
                 .unwrap_or(("mayday-agents".into(), None));
-            let agent = self.new_channel(
-                now,
-                &iface,
-                ChannelState::Down,
-                &context,
-                "s",
-                Some(&call.linkedid),
-                tenantid,
-            );
+            let agent =
+                self.new_channel(now, &iface, ChannelState::Down, &context, "s", Some(&call.linkedid), tenantid);
             self.set_caller(&agent, &caller_view.caller_num, &caller_view.caller_name);
             self.set_connected(&agent, &caller_view.caller_num, &caller_view.caller_name);
             self.chan_event("Newchannel", Class::Call, &agent, &[]);
@@ -263,12 +204,8 @@ impl World {
                 rang_at: now,
             }
         };
-        let dest_view = self
-            .view(&leg.dest)
-            .unwrap_or_else(|| unreachable_view(&leg.dest));
-        let caller_view = self
-            .view(&call.caller)
-            .unwrap_or_else(|| unreachable_view(&call.caller));
+        let dest_view = self.view(&leg.dest).unwrap_or_else(|| unreachable_view(&leg.dest));
+        let caller_view = self.view(&call.caller).unwrap_or_else(|| unreachable_view(&call.caller));
         self.emit(
             Class::Agent,
             wire::two_channel_event(
@@ -276,18 +213,10 @@ impl World {
                 Class::Agent,
                 Some(&caller_view),
                 &dest_view,
-                &[
-                    ("Queue", &queue),
-                    ("Interface", &iface),
-                    ("MemberName", &member_name),
-                ],
+                &[("Queue", &queue), ("Interface", &iface), ("MemberName", &member_name)],
             ),
         );
-        let dial_string = iface
-            .split_once('/')
-            .map(|(_, r)| r)
-            .unwrap_or(&iface)
-            .to_string();
+        let dial_string = iface.split_once('/').map(|(_, r)| r).unwrap_or(&iface).to_string();
         self.emit(
             Class::Call,
             wire::two_channel_event(
@@ -310,13 +239,7 @@ impl World {
         if let (Some(cv), Some(dv)) = (self.view(caller), self.view(&leg.dest)) {
             self.emit(
                 Class::Call,
-                wire::two_channel_event(
-                    "DialState",
-                    Class::Call,
-                    Some(&cv),
-                    &dv,
-                    &[("DialStatus", "RINGING")],
-                ),
+                wire::two_channel_event("DialState", Class::Call, Some(&cv), &dv, &[("DialStatus", "RINGING")]),
             );
         }
         self.set_device(&leg.device.clone(), DeviceState::Ringing, now);
@@ -351,13 +274,7 @@ impl World {
             }
             self.emit(
                 Class::Call,
-                wire::two_channel_event(
-                    "DialEnd",
-                    Class::Call,
-                    Some(&cv),
-                    &dv,
-                    &[("DialStatus", "NOANSWER")],
-                ),
+                wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "NOANSWER")]),
             );
         }
         self.drop_leg(now, &leg, 19);
@@ -399,13 +316,7 @@ impl World {
         if let (Some(cv), Some(dv)) = (self.view(&call.caller), self.view(&leg.dest)) {
             self.emit(
                 Class::Call,
-                wire::two_channel_event(
-                    "DialEnd",
-                    Class::Call,
-                    Some(&cv),
-                    &dv,
-                    &[("DialStatus", "ANSWER")],
-                ),
+                wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "ANSWER")]),
             );
         }
         let mut hold_secs = 0;
@@ -446,16 +357,8 @@ impl World {
             if let Some(q) = self.queues.get_mut(queue) {
                 let sl = q.def.service_level_secs as u64;
                 q.truth.counters.record_answered(hold_secs, sl);
-                q.stats.holdtime = exp_avg(
-                    q.stats.holdtime,
-                    hold_secs,
-                    q.stats.completed + q.stats.abandoned == 0,
-                );
-                if let Some(m) = q
-                    .members
-                    .iter_mut()
-                    .find(|m| m.def.interface.eq_ignore_ascii_case(&leg.interface))
-                {
+                q.stats.holdtime = exp_avg(q.stats.holdtime, hold_secs, q.stats.completed + q.stats.abandoned == 0);
+                if let Some(m) = q.members.iter_mut().find(|m| m.def.interface.eq_ignore_ascii_case(&leg.interface)) {
                     m.in_call = true;
                 }
             }
@@ -469,42 +372,22 @@ impl World {
                 c.bridge = Some(bridge.clone());
             }
             if let Some(v) = self.view(uid) {
-                self.emit(
-                    Class::Call,
-                    wire::bridge_channel_event("BridgeEnter", &bridge, n + 1, &v),
-                );
+                self.emit(Class::Call, wire::bridge_channel_event("BridgeEnter", &bridge, n + 1, &v));
             }
         }
-        self.call_mut(id)?.phase = Phase::Talking {
-            leg,
-            bridge,
-            since: now,
-            hold_secs,
-            queue,
-        };
+        self.call_mut(id)?.phase = Phase::Talking { leg, bridge, since: now, hold_secs, queue };
         Ok(())
     }
 
     /// A connected call ends because the agent (`by_agent`) or the caller hung up.
     pub fn end_talk(&mut self, now: SimTime, id: CallId, by_agent: bool) -> Result<(), SimError> {
         let call = self.call(id)?.clone();
-        let Phase::Talking {
-            leg,
-            bridge,
-            since,
-            hold_secs,
-            queue,
-        } = call.phase.clone()
-        else {
+        let Phase::Talking { leg, bridge, since, hold_secs, queue } = call.phase.clone() else {
             return Err(SimError::WrongPhase(id, "talking"));
         };
         let talk = secs(now.saturating_sub(since));
         let agent_chan = leg.local_two.clone().unwrap_or_else(|| leg.dest.clone());
-        let (first, reason) = if by_agent {
-            (agent_chan.clone(), "agent")
-        } else {
-            (call.caller.clone(), "caller")
-        };
+        let (first, reason) = if by_agent { (agent_chan.clone(), "agent") } else { (call.caller.clone(), "caller") };
         self.request_hangup(&first, 16);
         if by_agent {
             // The recorded order (testdata/pjsip.raw): the member's own leg goes first, then
@@ -546,15 +429,7 @@ impl World {
         Ok(())
     }
 
-    fn agent_complete(
-        &mut self,
-        queue: &str,
-        caller: &str,
-        leg: &AgentLeg,
-        hold: u64,
-        talk: u64,
-        reason: &str,
-    ) {
+    fn agent_complete(&mut self, queue: &str, caller: &str, leg: &AgentLeg, hold: u64, talk: u64, reason: &str) {
         let member_name = self.member_name_of(queue, &leg.interface);
         let (Some(cv), Some(dv)) = (self.view(caller), self.view(&leg.dest)) else {
             return;
@@ -596,11 +471,7 @@ impl World {
             let epoch = self.epoch(now);
             if let Some(q) = self.queues.get_mut(queue) {
                 let wrapup = q.def.wrapup_secs;
-                if let Some(m) = q
-                    .members
-                    .iter_mut()
-                    .find(|m| m.def.interface.eq_ignore_ascii_case(&leg.interface))
-                {
+                if let Some(m) = q.members.iter_mut().find(|m| m.def.interface.eq_ignore_ascii_case(&leg.interface)) {
                     m.calls_taken += 1;
                     m.last_call = epoch;
                     m.in_call = false;
@@ -616,19 +487,12 @@ impl World {
     }
 
     fn leave_bridge(&mut self, bridge: &str, uid: &str) {
-        let remaining = self
-            .channels
-            .values()
-            .filter(|c| c.bridge.as_deref() == Some(bridge))
-            .count();
+        let remaining = self.channels.values().filter(|c| c.bridge.as_deref() == Some(bridge)).count();
         if let Some(c) = self.channels.get_mut(uid) {
             c.bridge = None;
         }
         if let Some(v) = self.view(uid) {
-            self.emit(
-                Class::Call,
-                wire::bridge_channel_event("BridgeLeave", bridge, remaining.saturating_sub(1), &v),
-            );
+            self.emit(Class::Call, wire::bridge_channel_event("BridgeLeave", bridge, remaining.saturating_sub(1), &v));
         }
     }
 
@@ -687,35 +551,19 @@ impl World {
             if let (Some(cv), Some(dv)) = (self.view(&call.caller), self.view(&leg.dest)) {
                 self.emit(
                     Class::Call,
-                    wire::two_channel_event(
-                        "DialEnd",
-                        Class::Call,
-                        Some(&cv),
-                        &dv,
-                        &[("DialStatus", "CANCEL")],
-                    ),
+                    wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "CANCEL")]),
                 );
             }
             self.drop_leg(now, leg, 16);
         }
         let wait = secs(now.saturating_sub(call.joined_at));
         let (pos, count) = self.leave_queue(id, &queue);
-        let (p, c, o, w) = (
-            pos.to_string(),
-            count.to_string(),
-            call.original_position.to_string(),
-            wait.to_string(),
-        );
+        let (p, c, o, w) = (pos.to_string(), count.to_string(), call.original_position.to_string(), wait.to_string());
         self.chan_event(
             "QueueCallerAbandon",
             Class::Agent,
             &call.caller,
-            &[
-                ("Queue", &queue),
-                ("Position", &p),
-                ("OriginalPosition", &o),
-                ("HoldTime", &w),
-            ],
+            &[("Queue", &queue), ("Position", &p), ("OriginalPosition", &o), ("HoldTime", &w)],
         );
         self.chan_event(
             "QueueCallerLeave",
@@ -741,27 +589,13 @@ impl World {
 
     /// The agent blind-transfers a connected caller (AMI BlindTransfer: Unhold first,
     /// gotcha 33; then BlindTransfer and AgentComplete with reason `transfer`).
-    pub fn transfer(
-        &mut self,
-        now: SimTime,
-        id: CallId,
-        target: &TransferTarget,
-    ) -> Result<(), SimError> {
+    pub fn transfer(&mut self, now: SimTime, id: CallId, target: &TransferTarget) -> Result<(), SimError> {
         let call = self.call(id)?.clone();
-        let Phase::Talking {
-            leg,
-            bridge,
-            since,
-            hold_secs,
-            queue,
-        } = call.phase.clone()
-        else {
+        let Phase::Talking { leg, bridge, since, hold_secs, queue } = call.phase.clone() else {
             return Err(SimError::WrongPhase(id, "talking"));
         };
         match target {
-            TransferTarget::Queue(q) if !self.queues.contains_key(q) => {
-                return Err(SimError::UnknownQueue(q.clone()))
-            }
+            TransferTarget::Queue(q) if !self.queues.contains_key(q) => return Err(SimError::UnknownQueue(q.clone())),
             TransferTarget::Endpoint(e) if !self.endpoints.contains_key(e) => {
                 return Err(SimError::UnknownEndpoint(e.clone()))
             }
@@ -771,13 +605,9 @@ impl World {
         let agent_chan = leg.local_two.clone().unwrap_or_else(|| leg.dest.clone());
         self.chan_event("Unhold", Class::Call, &agent_chan, &[]);
         let (context, exten) = match target {
-            TransferTarget::Queue(q) => (
-                self.queues
-                    .get(q)
-                    .map(|q| q.def.caller_context.clone())
-                    .unwrap_or_default(),
-                q.clone(),
-            ),
+            TransferTarget::Queue(q) => {
+                (self.queues.get(q).map(|q| q.def.caller_context.clone()).unwrap_or_default(), q.clone())
+            }
             TransferTarget::Endpoint(e) => ("mayday-agents".to_string(), e.clone()),
         };
         if let (Some(tv), Some(cv)) = (self.view(&agent_chan), self.view(&call.caller)) {
@@ -827,21 +657,13 @@ impl World {
     pub fn hangup_call(&mut self, now: SimTime, id: CallId) -> Result<(), SimError> {
         let call = self.call(id)?.clone();
         match call.phase {
-            Phase::Waiting | Phase::Ringing(_) if call.kind == CallKind::Queue => {
-                self.abandon(now, id)
-            }
+            Phase::Waiting | Phase::Ringing(_) if call.kind == CallKind::Queue => self.abandon(now, id),
             Phase::Ringing(leg) => {
                 self.request_hangup(&call.caller, 16);
                 if let (Some(cv), Some(dv)) = (self.view(&call.caller), self.view(&leg.dest)) {
                     self.emit(
                         Class::Call,
-                        wire::two_channel_event(
-                            "DialEnd",
-                            Class::Call,
-                            Some(&cv),
-                            &dv,
-                            &[("DialStatus", "CANCEL")],
-                        ),
+                        wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "CANCEL")]),
                     );
                 }
                 self.drop_leg(now, &leg, 16);
@@ -864,22 +686,10 @@ impl World {
         caller_num: &str,
         context: &str,
     ) -> Result<CallId, SimError> {
-        let tenantid = self
-            .endpoints
-            .get(endpoint)
-            .ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?
-            .tenantid
-            .clone();
+        let tenantid =
+            self.endpoints.get(endpoint).ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?.tenantid.clone();
         let trunk = format!("PJSIP/{}", self.trunk);
-        let uid = self.new_channel(
-            now,
-            &trunk,
-            ChannelState::Ring,
-            context,
-            endpoint,
-            None,
-            tenantid,
-        );
+        let uid = self.new_channel(now, &trunk, ChannelState::Ring, context, endpoint, None, tenantid);
         self.set_caller(&uid, caller_num, "");
         self.chan_event("Newchannel", Class::Call, &uid, &[]);
         let id = self.new_call_id();
@@ -905,11 +715,7 @@ impl World {
     /// Dial(PJSIP/<endpoint>) from the call's caller channel.
     fn dial_endpoint(&mut self, now: SimTime, id: CallId, endpoint: &str) -> Result<(), SimError> {
         let call = self.call(id)?.clone();
-        let ep = self
-            .endpoints
-            .get(endpoint)
-            .cloned()
-            .ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
+        let ep = self.endpoints.get(endpoint).cloned().ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
         let device = format!("PJSIP/{endpoint}");
         let agent = self.new_channel(
             now,
@@ -920,9 +726,7 @@ impl World {
             Some(&call.linkedid),
             ep.tenantid.clone(),
         );
-        let cv = self
-            .view(&call.caller)
-            .unwrap_or_else(|| unreachable_view(&call.caller));
+        let cv = self.view(&call.caller).unwrap_or_else(|| unreachable_view(&call.caller));
         self.set_caller(&agent, &cv.caller_num, &cv.caller_name);
         self.set_connected(&agent, &cv.caller_num, &cv.caller_name);
         self.chan_event("Newchannel", Class::Call, &agent, &[]);
@@ -930,53 +734,22 @@ impl World {
             c.application = "Dial".into();
             c.application_data = device.clone();
         }
-        let dv = self
-            .view(&agent)
-            .unwrap_or_else(|| unreachable_view(&agent));
+        let dv = self.view(&agent).unwrap_or_else(|| unreachable_view(&agent));
         self.emit(
             Class::Call,
-            wire::two_channel_event(
-                "DialBegin",
-                Class::Call,
-                Some(&cv),
-                &dv,
-                &[("DialString", endpoint)],
-            ),
+            wire::two_channel_event("DialBegin", Class::Call, Some(&cv), &dv, &[("DialString", endpoint)]),
         );
-        let leg = AgentLeg {
-            interface: device.clone(),
-            dest: agent,
-            local_two: None,
-            device,
-            rang_at: now,
-        };
+        let leg = AgentLeg { interface: device.clone(), dest: agent, local_two: None, device, rang_at: now };
         self.ringing_leg(now, &call.caller, &leg);
         self.call_mut(id)?.phase = Phase::Ringing(leg);
         Ok(())
     }
 
     /// An agent dials out: their own channel dials the trunk; the far end rings.
-    pub fn outbound_call(
-        &mut self,
-        now: SimTime,
-        endpoint: &str,
-        number: &str,
-    ) -> Result<CallId, SimError> {
-        let ep = self
-            .endpoints
-            .get(endpoint)
-            .cloned()
-            .ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
+    pub fn outbound_call(&mut self, now: SimTime, endpoint: &str, number: &str) -> Result<CallId, SimError> {
+        let ep = self.endpoints.get(endpoint).cloned().ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
         let device = format!("PJSIP/{endpoint}");
-        let own = self.new_channel(
-            now,
-            &device,
-            ChannelState::Ring,
-            &ep.context,
-            number,
-            None,
-            ep.tenantid.clone(),
-        );
+        let own = self.new_channel(now, &device, ChannelState::Ring, &ep.context, number, None, ep.tenantid.clone());
         self.set_caller(&own, endpoint, &ep.name);
         self.chan_event("Newchannel", Class::Call, &own, &[]);
         self.set_device(&device, DeviceState::Inuse, now);
@@ -993,15 +766,7 @@ impl World {
     ) -> Result<CallId, SimError> {
         let linkedid = self.view(&own).map(|v| v.linkedid).unwrap_or_default();
         let trunk = format!("PJSIP/{}", self.trunk);
-        let far = self.new_channel(
-            now,
-            &trunk,
-            ChannelState::Down,
-            "from-trunk",
-            number,
-            Some(&linkedid),
-            None,
-        );
+        let far = self.new_channel(now, &trunk, ChannelState::Down, "from-trunk", number, Some(&linkedid), None);
         let ov = self.view(&own).unwrap_or_else(|| unreachable_view(&own));
         self.set_caller(&far, &ov.caller_num, &ov.caller_name);
         self.set_connected(&far, number, "");
@@ -1014,37 +779,19 @@ impl World {
         let dial = format!("{number}@{}", self.trunk);
         self.emit(
             Class::Call,
-            wire::two_channel_event(
-                "DialBegin",
-                Class::Call,
-                Some(&ov),
-                &fv,
-                &[("DialString", &dial)],
-            ),
+            wire::two_channel_event("DialBegin", Class::Call, Some(&ov), &fv, &[("DialString", &dial)]),
         );
         self.set_state(&far, ChannelState::Ringing, now);
         if let (Some(ov), Some(fv)) = (self.view(&own), self.view(&far)) {
             self.emit(
                 Class::Call,
-                wire::two_channel_event(
-                    "DialState",
-                    Class::Call,
-                    Some(&ov),
-                    &fv,
-                    &[("DialStatus", "RINGING")],
-                ),
+                wire::two_channel_event("DialState", Class::Call, Some(&ov), &fv, &[("DialStatus", "RINGING")]),
             );
         }
         let id = self.new_call_id();
         let device = format!("PJSIP/{endpoint}");
         // For outbound calls the "leg" is the far end; the agent's device is already in use.
-        let leg = AgentLeg {
-            interface: device.clone(),
-            dest: far,
-            local_two: None,
-            device,
-            rang_at: now,
-        };
+        let leg = AgentLeg { interface: device.clone(), dest: far, local_two: None, device, rang_at: now };
         self.calls.insert(
             id,
             Call {
@@ -1072,24 +819,12 @@ impl World {
         context: &str,
         channel_id: Option<&str>,
     ) -> Result<(CallId, String), SimError> {
-        let ep = self
-            .endpoints
-            .get(endpoint)
-            .cloned()
-            .ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
+        let ep = self.endpoints.get(endpoint).cloned().ok_or_else(|| SimError::UnknownEndpoint(endpoint.into()))?;
         if !ep.registered {
             return Err(SimError::UnknownEndpoint(endpoint.into()));
         }
         let device = format!("PJSIP/{endpoint}");
-        let own = self.new_channel(
-            now,
-            &device,
-            ChannelState::Down,
-            context,
-            number,
-            None,
-            ep.tenantid.clone(),
-        );
+        let own = self.new_channel(now, &device, ChannelState::Down, context, number, None, ep.tenantid.clone());
         if let Some(id) = channel_id {
             // Originate's ChannelId becomes the Uniqueid (asterisk.md gotcha 3).
             if let Some(mut c) = self.channels.remove(&own) {
@@ -1105,8 +840,7 @@ impl World {
         self.set_device(&device, DeviceState::Ringing, now);
         self.set_state(&own, ChannelState::Up, now);
         self.set_device(&device, DeviceState::Inuse, now);
-        let id =
-            self.start_outbound_dial(now, own.clone(), endpoint, number, CallKind::Outbound)?;
+        let id = self.start_outbound_dial(now, own.clone(), endpoint, number, CallKind::Outbound)?;
         Ok((id, own))
     }
 
@@ -1121,10 +855,7 @@ impl World {
     ) {
         let (dst_chan, answer) = match leg {
             Some(l) => (
-                self.channels
-                    .get(&l.dest)
-                    .map(|c| c.view.name.clone())
-                    .unwrap_or_else(|| l.interface.clone()),
+                self.channels.get(&l.dest).map(|c| c.view.name.clone()).unwrap_or_else(|| l.interface.clone()),
                 Some(l.rang_at),
             ),
             None => (String::new(), None),
@@ -1136,19 +867,13 @@ impl World {
             .field("Source", &caller.caller_num)
             .field("Destination", &caller.exten)
             .field("DestinationContext", &caller.context)
-            .field(
-                "CallerID",
-                &format!("\"{}\" <{}>", caller.caller_name, caller.caller_num),
-            )
+            .field("CallerID", &format!("\"{}\" <{}>", caller.caller_name, caller.caller_num))
             .field("Channel", &caller.name)
             .field("DestinationChannel", &dst_chan)
             .field("LastApplication", "Queue")
             .field("LastData", "")
             .field("StartTime", &self.datetime(start))
-            .field(
-                "AnswerTime",
-                &answer.map(|a| self.datetime(a)).unwrap_or_default(),
-            )
+            .field("AnswerTime", &answer.map(|a| self.datetime(a)).unwrap_or_default())
             .field("EndTime", &self.datetime(now))
             .field("Duration", &duration.to_string())
             .field("BillableSeconds", &billsec.to_string())

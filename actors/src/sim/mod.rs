@@ -24,9 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 
 pub use auto::Traffic;
-pub use directory::{
-    Directory, DirectorySnapshot, SimEndpoint, SimMember, SimQueue, StaticDirectory,
-};
+pub use directory::{Directory, DirectorySnapshot, SimEndpoint, SimMember, SimQueue, StaticDirectory};
 pub use engine::{Fault, SimStats};
 pub use flows::{SimError, TransferTarget};
 pub use truth::{Truth, TruthCall, TruthMember, TruthQueue};
@@ -82,9 +80,7 @@ pub struct SimHandle {
 
 impl std::fmt::Debug for SimHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("addr", &self.addr)
-            .finish()
+        f.debug_struct("SimHandle").field("addr", &self.addr).finish()
     }
 }
 
@@ -103,22 +99,10 @@ pub async fn start(cfg: SimConfig, directory: Arc<dyn Directory>) -> std::io::Re
         ami_version: cfg.ami_version.clone(),
         asterisk_version: cfg.asterisk_version.clone(),
     };
-    let engine = Engine::new(
-        world,
-        auto::Auto::new(cfg.traffic.clone()),
-        directory,
-        auth,
-        flags.clone(),
-    );
+    let engine = Engine::new(world, auto::Auto::new(cfg.traffic.clone()), directory, auth, flags.clone());
     let shutdown = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(engine.run(rx));
-    tokio::spawn(accept_loop(
-        listener,
-        tx.clone(),
-        flags,
-        cfg,
-        shutdown.clone(),
-    ));
+    tokio::spawn(accept_loop(listener, tx.clone(), flags, cfg, shutdown.clone()));
     Ok(SimHandle { addr, tx, shutdown })
 }
 
@@ -151,14 +135,7 @@ async fn serve_client(stream: TcpStream, client: u64, tx: mpsc::Sender<Cmd>, cfg
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::channel::<Out>(cfg.client_buffer);
-    if tx
-        .send(Cmd::Connect {
-            client,
-            out: out_tx,
-        })
-        .await
-        .is_err()
-    {
+    if tx.send(Cmd::Connect { client, out: out_tx }).await.is_err() {
         return;
     }
     let banner = format!("Asterisk Call Manager/{}\r\n", cfg.ami_version);
@@ -187,11 +164,7 @@ async fn serve_client(stream: TcpStream, client: u64, tx: mpsc::Sender<Cmd>, cfg
                     }
                     Out::CutMidMessage => {
                         let _ = write.write_all(&buf).await;
-                        let _ = write
-                            .write_all(
-                                b"Event: Newstate\r\nPrivilege: call,all\r\nChannel: PJSIP/cut",
-                            )
-                            .await;
+                        let _ = write.write_all(b"Event: Newstate\r\nPrivilege: call,all\r\nChannel: PJSIP/cut").await;
                         let _ = write.shutdown().await;
                         return;
                     }
@@ -236,30 +209,18 @@ impl SimHandle {
 
     async fn script(&self, step: Script) -> Result<CallId, SimError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Script { step, reply })
-            .await
-            .map_err(|_| SimError::Stopped)?;
+        self.tx.send(Cmd::Script { step, reply }).await.map_err(|_| SimError::Stopped)?;
         rx.await.map_err(|_| SimError::Stopped)?
     }
 
     /// A caller arrives on the trunk and enters `queue`.
     pub async fn place_call(&self, queue: &str, caller: &str) -> Result<CallId, SimError> {
-        self.script(Script::PlaceCall {
-            queue: queue.into(),
-            caller: caller.into(),
-        })
-        .await
+        self.script(Script::PlaceCall { queue: queue.into(), caller: caller.into() }).await
     }
 
     /// Rings a member (`None`: the first available one, in the queue's strategy order).
     pub async fn ring(&self, call: CallId, interface: Option<&str>) -> Result<(), SimError> {
-        self.script(Script::Ring {
-            call,
-            interface: interface.map(str::to_string),
-        })
-        .await
-        .map(|_| ())
+        self.script(Script::Ring { call, interface: interface.map(str::to_string) }).await.map(|_| ())
     }
 
     /// The ringing member answers (a waiting caller is first offered to the first available member).
@@ -294,27 +255,17 @@ impl SimHandle {
 
     /// The agent blind-transfers a connected caller.
     pub async fn transfer(&self, call: CallId, target: TransferTarget) -> Result<(), SimError> {
-        self.script(Script::Transfer { call, target })
-            .await
-            .map(|_| ())
+        self.script(Script::Transfer { call, target }).await.map(|_| ())
     }
 
     /// An inbound call straight to an agent's endpoint (it rings).
     pub async fn direct_call(&self, endpoint: &str, caller: &str) -> Result<CallId, SimError> {
-        self.script(Script::DirectCall {
-            endpoint: endpoint.into(),
-            caller: caller.into(),
-        })
-        .await
+        self.script(Script::DirectCall { endpoint: endpoint.into(), caller: caller.into() }).await
     }
 
     /// An agent dials out (the far end rings; `answer` connects it).
     pub async fn outbound_call(&self, endpoint: &str, number: &str) -> Result<CallId, SimError> {
-        self.script(Script::OutboundCall {
-            endpoint: endpoint.into(),
-            number: number.into(),
-        })
-        .await
+        self.script(Script::OutboundCall { endpoint: endpoint.into(), number: number.into() }).await
     }
 
     /// Pauses or unpauses a member as QueuePause would (`queue: None` = every queue).
@@ -338,40 +289,28 @@ impl SimHandle {
     /// What really is, right now.
     pub async fn truth(&self) -> Result<Truth, SimError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Truth { reply })
-            .await
-            .map_err(|_| SimError::Stopped)?;
+        self.tx.send(Cmd::Truth { reply }).await.map_err(|_| SimError::Stopped)?;
         rx.await.map_err(|_| SimError::Stopped)
     }
 
     /// Injects a fault.
     pub async fn fault(&self, fault: Fault) -> Result<(), SimError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Fault { fault, reply })
-            .await
-            .map_err(|_| SimError::Stopped)?;
+        self.tx.send(Cmd::Fault { fault, reply }).await.map_err(|_| SimError::Stopped)?;
         rx.await.map_err(|_| SimError::Stopped)
     }
 
     /// Counters: clients, logins, events sent.
     pub async fn stats(&self) -> Result<SimStats, SimError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Stats { reply })
-            .await
-            .map_err(|_| SimError::Stopped)?;
+        self.tx.send(Cmd::Stats { reply }).await.map_err(|_| SimError::Stopped)?;
         rx.await.map_err(|_| SimError::Stopped)
     }
 
     /// The last actions the PBX received (up to 10,000), oldest first.
     pub async fn received_actions(&self) -> Result<Vec<Message>, SimError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Received { reply })
-            .await
-            .map_err(|_| SimError::Stopped)?;
+        self.tx.send(Cmd::Received { reply }).await.map_err(|_| SimError::Stopped)?;
         rx.await.map_err(|_| SimError::Stopped)
     }
 

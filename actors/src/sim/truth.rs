@@ -17,10 +17,7 @@ pub struct QueueTruth {
 
 impl QueueTruth {
     pub fn new(service_level_secs: u32) -> Self {
-        QueueTruth {
-            service_level_secs,
-            counters: QueueCounters::default(),
-        }
+        QueueTruth { service_level_secs, counters: QueueCounters::default() }
     }
 }
 
@@ -94,17 +91,11 @@ impl Truth {
                     .into(),
                     state: state.into(),
                     caller_uniqueid: c.caller.clone(),
-                    caller_channel: world
-                        .channels
-                        .get(&c.caller)
-                        .map(|ch| ch.view.name.clone())
-                        .unwrap_or_default(),
+                    caller_channel: world.channels.get(&c.caller).map(|ch| ch.view.name.clone()).unwrap_or_default(),
                     linkedid: c.linkedid.clone(),
                     queue: c.queue.clone(),
                     agent_interface: leg.map(|l| l.interface.clone()),
-                    agent_channel: leg
-                        .and_then(|l| world.channels.get(&l.dest))
-                        .map(|ch| ch.view.name.clone()),
+                    agent_channel: leg.and_then(|l| world.channels.get(&l.dest)).map(|ch| ch.view.name.clone()),
                 }
             })
             .collect();
@@ -112,12 +103,7 @@ impl Truth {
             .queues
             .iter()
             .map(|(name, q)| {
-                let waiting = q
-                    .waiting
-                    .iter()
-                    .filter_map(|id| world.calls.get(id))
-                    .map(|c| c.caller.clone())
-                    .collect();
+                let waiting = q.waiting.iter().filter_map(|id| world.calls.get(id)).map(|c| c.caller.clone()).collect();
                 let members = q
                     .members
                     .iter()
@@ -143,10 +129,6 @@ impl Truth {
                 )
             })
             .collect();
-        Truth {
-            startup_epoch: world.startup_epoch,
-            calls,
-            queues,
-        }
+        Truth { startup_epoch: world.startup_epoch, calls, queues }
     }
 }

@@ -147,9 +147,7 @@ pub fn push_channel(b: &mut MessageBuilder, prefix: ChannelPrefix, c: &ChannelVi
 
 /// Starts an event: `Event`, `Privilege`.
 pub fn event(name: &str, class: Class) -> MessageBuilder {
-    Message::builder()
-        .field("Event", name)
-        .field("Privilege", class.privilege())
+    Message::builder().field("Event", name).field("Privilege", class.privilege())
 }
 
 /// A channel event with extra keys after the block.
@@ -232,20 +230,11 @@ pub fn error(action_id: Option<&str>, message: &str) -> Message {
 
 /// The start of a list answer.
 pub fn list_start(action_id: Option<&str>, message: &str) -> Message {
-    response(
-        "Success",
-        action_id,
-        &[("EventList", "start"), ("Message", message)],
-    )
+    response("Success", action_id, &[("EventList", "start"), ("Message", message)])
 }
 
 /// The closing event of a list answer.
-pub fn list_complete(
-    name: &str,
-    action_id: Option<&str>,
-    items: usize,
-    extra: &[(&str, &str)],
-) -> Message {
+pub fn list_complete(name: &str, action_id: Option<&str>, items: usize, extra: &[(&str, &str)]) -> Message {
     let mut b = Message::builder().field("Event", name);
     if let Some(id) = action_id {
         b.push("ActionID", id);
@@ -266,10 +255,7 @@ mod tests {
     fn masks_parse_like_asterisk() {
         assert_eq!(Class::parse_mask(Some("off")), Some(0));
         assert_eq!(Class::parse_mask(None), Some(Class::ALL));
-        assert_eq!(
-            Class::parse_mask(Some("system,call")),
-            Some(Class::System.bit() | Class::Call.bit())
-        );
+        assert_eq!(Class::parse_mask(Some("system,call")), Some(Class::System.bit() | Class::Call.bit()));
     }
 
     #[test]

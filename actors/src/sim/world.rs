@@ -21,9 +21,7 @@ use crate::ami::message::Message;
 pub type SimTime = Duration;
 
 /// A call the sim tracks (what a test scripts).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CallId(pub u64);
 
@@ -175,13 +173,7 @@ pub enum Phase {
     /// In a queue, a member ringing.
     Ringing(AgentLeg),
     /// Talking to an agent.
-    Talking {
-        leg: AgentLeg,
-        bridge: String,
-        since: SimTime,
-        hold_secs: u64,
-        queue: Option<String>,
-    },
+    Talking { leg: AgentLeg, bridge: String, since: SimTime, hold_secs: u64, queue: Option<String> },
     /// Left the queue without being answered (Queue() timeout) and still in the dialplan.
     AfterQueue,
     /// Hung up.
@@ -350,12 +342,7 @@ impl World {
     }
 
     /// Creates both halves of a Local channel; returns (;1, ;2).
-    pub fn new_local_pair(
-        &mut self,
-        now: SimTime,
-        target: &str,
-        linkedid: &str,
-    ) -> (String, String) {
+    pub fn new_local_pair(&mut self, now: SimTime, target: &str, linkedid: &str) -> (String, String) {
         let suffix = self.next_chan_suffix();
         let (exten, context) = target.split_once('@').unwrap_or((target, "default"));
         let make = |half: &str, state: ChannelState, w: &mut World| {
@@ -429,12 +416,7 @@ impl World {
         if requested {
             self.request_hangup(uid, cause);
         }
-        self.chan_event(
-            "Hangup",
-            Class::Call,
-            uid,
-            &[("Cause", &cause_s), ("Cause-txt", cause_text(cause))],
-        );
+        self.chan_event("Hangup", Class::Call, uid, &[("Cause", &cause_s), ("Cause-txt", cause_text(cause))]);
         self.channels.remove(uid);
     }
 
@@ -490,10 +472,8 @@ impl World {
             return;
         }
         self.devices.insert(device.to_string(), state);
-        let msg = wire::event("DeviceStateChange", Class::Call)
-            .field("Device", device)
-            .field("State", state.text())
-            .build();
+        let msg =
+            wire::event("DeviceStateChange", Class::Call).field("Device", device).field("State", state.text()).build();
         self.emit(Class::Call, msg);
         self.refresh_members(device, now);
     }
@@ -555,11 +535,7 @@ impl World {
     }
 
     pub fn member_index(&self, queue: &str, interface: &str) -> Option<usize> {
-        self.queues
-            .get(queue)?
-            .members
-            .iter()
-            .position(|m| m.def.interface.eq_ignore_ascii_case(interface))
+        self.queues.get(queue)?.members.iter().position(|m| m.def.interface.eq_ignore_ascii_case(interface))
     }
 
     /// Whether app_queue would ring this member now.
@@ -573,9 +549,7 @@ impl World {
     /// True when the member's interface is ringing or talking for any call.
     pub fn member_busy_elsewhere(&self, interface: &str) -> bool {
         self.calls.values().any(|c| match &c.phase {
-            Phase::Ringing(leg) | Phase::Talking { leg, .. } => {
-                leg.interface.eq_ignore_ascii_case(interface)
-            }
+            Phase::Ringing(leg) | Phase::Talking { leg, .. } => leg.interface.eq_ignore_ascii_case(interface),
             _ => false,
         })
     }
@@ -586,44 +560,30 @@ impl World {
     /// appear and vanished ones go without QueueMemberAdded/Removed (asterisk.md gotcha 13);
     /// dynamic members and runtime state (pauses, counters) are kept.
     pub fn apply_directory(&mut self, snapshot: DirectorySnapshot, now: SimTime) {
-        self.endpoints = snapshot
-            .endpoints
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
+        self.endpoints = snapshot.endpoints.into_iter().map(|e| (e.id.clone(), e)).collect();
         let login = self.epoch(now);
         let mut seen = Vec::new();
         for def in snapshot.queues {
             seen.push(def.name.clone());
             let wrapup = def.wrapup_secs;
             let members_def = def.members.clone();
-            let queue = self
-                .queues
-                .entry(def.name.clone())
-                .or_insert_with(|| Queue {
-                    def: def.clone(),
-                    members: Vec::new(),
-                    waiting: Vec::new(),
-                    stats: AsteriskQueueStats::default(),
-                    truth: QueueTruth::new(def.service_level_secs),
-                    rr_next: 0,
-                });
+            let queue = self.queues.entry(def.name.clone()).or_insert_with(|| Queue {
+                def: def.clone(),
+                members: Vec::new(),
+                waiting: Vec::new(),
+                stats: AsteriskQueueStats::default(),
+                truth: QueueTruth::new(def.service_level_secs),
+                rr_next: 0,
+            });
             let mut queue_def = def;
             queue_def.members = Vec::new();
             queue.truth.service_level_secs = queue_def.service_level_secs;
             queue.def = queue_def;
             queue.members.retain(|m| {
-                m.dynamic
-                    || members_def
-                        .iter()
-                        .any(|d| d.interface.eq_ignore_ascii_case(&m.def.interface))
+                m.dynamic || members_def.iter().any(|d| d.interface.eq_ignore_ascii_case(&m.def.interface))
             });
             for d in members_def {
-                if let Some(m) = queue
-                    .members
-                    .iter_mut()
-                    .find(|m| m.def.interface.eq_ignore_ascii_case(&d.interface))
-                {
+                if let Some(m) = queue.members.iter_mut().find(|m| m.def.interface.eq_ignore_ascii_case(&d.interface)) {
                     let keep_paused = m.paused;
                     m.def = d;
                     m.paused = keep_paused;
@@ -646,17 +606,13 @@ impl World {
                 });
             }
         }
-        self.queues
-            .retain(|name, q| seen.contains(name) || !q.waiting.is_empty());
+        self.queues.retain(|name, q| seen.contains(name) || !q.waiting.is_empty());
         // Members take their device's state silently on (re)load.
         let devices: Vec<(String, String, usize)> = self
             .queues
             .iter()
             .flat_map(|(qn, q)| {
-                q.members
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, m)| (qn.clone(), m.def.state_interface().to_string(), i))
+                q.members.iter().enumerate().map(move |(i, m)| (qn.clone(), m.def.state_interface().to_string(), i))
             })
             .collect();
         for (qn, device, i) in devices {

@@ -12,10 +12,7 @@ use tokio_util::codec::Decoder;
 use crate::helpers::{keys, recording_directory, start_sim, RawClient};
 
 fn transcript(name: &str) -> Vec<Message> {
-    let path = format!(
-        "{}/testdata/asterisk-transcripts/{name}.raw",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/testdata/asterisk-transcripts/{name}.raw", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read(&path).expect("transcript");
     let mut codec = AmiCodec::client(Limits::default());
     let mut buf = BytesMut::from(&raw[..]);
@@ -30,22 +27,14 @@ fn transcript(name: &str) -> Vec<Message> {
 
 /// The actions of a `.sent` file, in order.
 fn sent_actions(name: &str) -> Vec<Vec<(String, String)>> {
-    let path = format!(
-        "{}/testdata/asterisk-transcripts/{name}.sent",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path)
-        .expect("sent file")
-        .replace("\r\n", "\n");
+    let path = format!("{}/testdata/asterisk-transcripts/{name}.sent", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).expect("sent file").replace("\r\n", "\n");
     text.split("\n\n")
         .map(|block| {
             block
                 .lines()
                 .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-                .filter_map(|l| {
-                    l.split_once(": ")
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
+                .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
                 .collect::<Vec<_>>()
         })
         .filter(|a| !a.is_empty())
@@ -57,8 +46,7 @@ fn answer_of<'a>(messages: &'a [Message], id: &str) -> Vec<&'a Message> {
     messages
         .iter()
         .filter(|m| {
-            m.action_id() == Some(id)
-                && (m.response().is_some() || m.get("EventList").is_some() || is_list_item(m))
+            m.action_id() == Some(id) && (m.response().is_some() || m.get("EventList").is_some() || is_list_item(m))
         })
         .collect()
 }
@@ -94,54 +82,29 @@ async fn replaying_the_recorded_actions_gives_the_recorded_answers() {
     let mut compared = 0;
     let mut broadcast = Vec::new();
     for action in sent_actions("actions") {
-        let name = action
-            .iter()
-            .find(|(k, _)| k == "Action")
-            .map(|(_, v)| v.clone())
-            .expect("Action header");
+        let name = action.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()).expect("Action header");
         if skipped.contains(&name.as_str()) {
             continue;
         }
-        let recorded_id = action
-            .iter()
-            .find(|(k, _)| k == "ActionID")
-            .map(|(_, v)| v.clone())
-            .expect("ActionID");
+        let recorded_id = action.iter().find(|(k, _)| k == "ActionID").map(|(_, v)| v.clone()).expect("ActionID");
         if recorded_id == "actions-21" {
             // Listed the originated Local/hold@park halves, which the sim does not create.
             continue;
         }
-        let pairs: Vec<(&str, &str)> = action
-            .iter()
-            .filter(|(k, _)| k != "ActionID")
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let pairs: Vec<(&str, &str)> =
+            action.iter().filter(|(k, _)| k != "ActionID").map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let expected = answer_of(&recorded, &recorded_id);
         assert!(!expected.is_empty(), "the recording answered {recorded_id}");
         let got = client.action(&pairs).await;
         let (want, have) = (expected[0], &got[0]);
-        assert_eq!(
-            have.response(),
-            want.response(),
-            "{name} ({recorded_id}) response"
-        );
+        assert_eq!(have.response(), want.response(), "{name} ({recorded_id}) response");
         if name != "Command" {
-            assert_eq!(
-                have.message_text(),
-                want.message_text(),
-                "{name} ({recorded_id}) message"
-            );
+            assert_eq!(have.message_text(), want.message_text(), "{name} ({recorded_id}) message");
         }
-        assert_eq!(
-            keys(have),
-            keys(want),
-            "{name} ({recorded_id}) response keys"
-        );
+        assert_eq!(keys(have), keys(want), "{name} ({recorded_id}) response keys");
         // List answers: same item kinds with the same keys, same counts, same closing event.
         let item_names = |ms: &mut dyn Iterator<Item = &Message>| -> Vec<String> {
-            let mut v: Vec<String> = ms
-                .filter_map(|m| m.event_name().map(str::to_string))
-                .collect();
+            let mut v: Vec<String> = ms.filter_map(|m| m.event_name().map(str::to_string)).collect();
             v.sort();
             v
         };
@@ -151,17 +114,8 @@ async fn replaying_the_recorded_actions_gives_the_recorded_answers() {
             "{name} ({recorded_id}) list items"
         );
         for item in got.iter().skip(1) {
-            let twin = expected
-                .iter()
-                .skip(1)
-                .find(|m| m.event_name() == item.event_name())
-                .expect("same item kind");
-            assert_eq!(
-                keys(item),
-                keys(twin),
-                "{name} ({recorded_id}) {:?} keys",
-                item.event_name()
-            );
+            let twin = expected.iter().skip(1).find(|m| m.event_name() == item.event_name()).expect("same item kind");
+            assert_eq!(keys(item), keys(twin), "{name} ({recorded_id}) {:?} keys", item.event_name());
         }
         compared += 1;
         broadcast.extend(client.drain(Duration::from_millis(30)).await);
@@ -173,12 +127,7 @@ async fn replaying_the_recorded_actions_gives_the_recorded_answers() {
     for m in &broadcast {
         let Some(name) = m.event_name() else { continue };
         if let Some(options) = recorded_shapes.get(name) {
-            assert!(
-                options.contains(&keys(m)),
-                "{name} keys {:?} not among recorded {:?}",
-                keys(m),
-                options
-            );
+            assert!(options.contains(&keys(m)), "{name} keys {:?} not among recorded {:?}", keys(m), options);
             checked.insert(name.to_string());
         }
     }
@@ -200,17 +149,10 @@ async fn a_queue_call_has_the_recorded_keys_and_event_order() {
     let sim = start_sim(recording_directory()).await;
     let mut client = RawClient::connect(&sim).await;
     client.login("on").await;
-    let call = sim
-        .place_call("support", "5550777")
-        .await
-        .expect("call placed");
-    sim.ring(call, Some("Local/1002@agents/n"))
-        .await
-        .expect("ring Bob");
+    let call = sim.place_call("support", "5550777").await.expect("call placed");
+    sim.ring(call, Some("Local/1002@agents/n")).await.expect("ring Bob");
     sim.ring_no_answer(call).await.expect("Bob does not answer");
-    sim.ring(call, Some("Local/1003@agents/n"))
-        .await
-        .expect("ring Carol");
+    sim.ring(call, Some("Local/1003@agents/n")).await.expect("ring Carol");
     sim.answer(call).await.expect("Carol answers");
     sim.agent_hangup(call).await.expect("Carol hangs up");
     let got = client.drain(Duration::from_millis(100)).await;
@@ -221,12 +163,7 @@ async fn a_queue_call_has_the_recorded_keys_and_event_order() {
     for m in &got {
         let name = m.event_name().expect("only events");
         if let Some(options) = recorded_shapes.get(name) {
-            assert!(
-                options.contains(&keys(m)),
-                "{name} keys {:?} not among recorded {:?}",
-                keys(m),
-                options
-            );
+            assert!(options.contains(&keys(m)), "{name} keys {:?} not among recorded {:?}", keys(m), options);
             compared.insert(name);
         }
     }
@@ -253,10 +190,7 @@ async fn a_queue_call_has_the_recorded_keys_and_event_order() {
         "MusicOnHoldStop",
         "Cdr",
     ] {
-        assert!(
-            compared.contains(name),
-            "{name} compared with the recording"
-        );
+        assert!(compared.contains(name), "{name} compared with the recording");
     }
 
     // Order: the queue and bridge events of the call, as recorded.
@@ -273,29 +207,15 @@ async fn a_queue_call_has_the_recorded_keys_and_event_order() {
         "BridgeDestroy",
     ];
     let project = |ms: &[Message]| -> Vec<String> {
-        ms.iter()
-            .filter_map(|m| m.event_name())
-            .filter(|n| projection.contains(n))
-            .map(str::to_string)
-            .collect()
+        ms.iter().filter_map(|m| m.event_name()).filter(|n| projection.contains(n)).map(str::to_string).collect()
     };
     assert_eq!(project(&got), project(&recorded));
 
     // One call: every channel event carries the caller's Linkedid.
     let linked: BTreeSet<&str> = got.iter().filter_map(|m| m.get("Linkedid")).collect();
-    assert_eq!(
-        linked.len(),
-        1,
-        "one Linkedid for the whole call: {linked:?}"
-    );
-    let hangups = got
-        .iter()
-        .filter(|m| m.event_name() == Some("Hangup"))
-        .count();
-    let channels = got
-        .iter()
-        .filter(|m| m.event_name() == Some("Newchannel"))
-        .count();
+    assert_eq!(linked.len(), 1, "one Linkedid for the whole call: {linked:?}");
+    let hangups = got.iter().filter(|m| m.event_name() == Some("Hangup")).count();
+    let channels = got.iter().filter(|m| m.event_name() == Some("Newchannel")).count();
     assert_eq!(hangups, channels, "every channel created was hung up");
 }
 
@@ -306,61 +226,36 @@ async fn list_answers_have_the_recorded_shapes() {
     let sim = start_sim(recording_directory()).await;
     let mut client = RawClient::connect(&sim).await;
     client.login("off").await;
-    sim.place_call("support", "5550777")
-        .await
-        .expect("a waiting caller");
+    sim.place_call("support", "5550777").await.expect("a waiting caller");
 
     let endpoints = client.action(&[("Action", "PJSIPShowEndpoints")]).await;
-    assert_eq!(
-        endpoints[0].message_text(),
-        Some("A listing of Endpoints follows, presented as EndpointList events")
-    );
+    assert_eq!(endpoints[0].message_text(), Some("A listing of Endpoints follows, presented as EndpointList events"));
     assert!(shapes["EndpointList"].contains(&keys(&endpoints[1])));
     assert!(shapes["EndpointListComplete"].contains(&keys(endpoints.last().expect("complete"))));
 
     let contacts = client.action(&[("Action", "PJSIPShowContacts")]).await;
     let as_set = |k: Vec<String>| k.into_iter().collect::<BTreeSet<_>>();
     // ContactList keys come from a JSON object: compare as a set.
-    assert_eq!(
-        as_set(keys(&contacts[1])),
-        as_set(shapes["ContactList"][0].clone())
-    );
+    assert_eq!(as_set(keys(&contacts[1])), as_set(shapes["ContactList"][0].clone()));
 
-    let status = client
-        .action(&[("Action", "QueueStatus"), ("Queue", "support")])
-        .await;
+    let status = client.action(&[("Action", "QueueStatus"), ("Queue", "support")]).await;
     for m in &status[1..] {
         let name = m.event_name().expect("list item");
         assert!(shapes[name].contains(&keys(m)), "{name}: {:?}", keys(m));
     }
-    assert!(
-        status.iter().any(|m| m.event_name() == Some("QueueEntry")),
-        "the waiting caller is listed"
-    );
-    assert_eq!(
-        status.last().and_then(|m| m.get("ListItems")),
-        Some((status.len() - 2).to_string().as_str())
-    );
+    assert!(status.iter().any(|m| m.event_name() == Some("QueueEntry")), "the waiting caller is listed");
+    assert_eq!(status.last().and_then(|m| m.get("ListItems")), Some((status.len() - 2).to_string().as_str()));
 
     let chans = client.action(&[("Action", "CoreShowChannels")]).await;
-    assert!(
-        shapes["CoreShowChannel"].contains(&keys(&chans[1])),
-        "{:?}",
-        keys(&chans[1])
-    );
+    assert!(shapes["CoreShowChannel"].contains(&keys(&chans[1])), "{:?}", keys(&chans[1]));
 }
 
 #[actix_rt::test]
 async fn md5_login_and_refused_login_behave_like_asterisk() {
     let sim = start_sim(recording_directory()).await;
     let mut client = RawClient::connect(&sim).await;
-    let challenge = client
-        .action(&[("Action", "Challenge"), ("AuthType", "MD5")])
-        .await;
-    let c = challenge[0]
-        .get("Challenge")
-        .expect("a challenge")
-        .to_string();
+    let challenge = client.action(&[("Action", "Challenge"), ("AuthType", "MD5")]).await;
+    let c = challenge[0].get("Challenge").expect("a challenge").to_string();
     let key = mayday_actors::ami::action::md5_key(&c, crate::helpers::SECRET);
     let ok = client
         .action(&[
@@ -375,23 +270,10 @@ async fn md5_login_and_refused_login_behave_like_asterisk() {
 
     let mut bad = RawClient::connect(&sim).await;
     let denied = bad.action(&[("Action", "Ping")]).await;
-    assert_eq!(
-        denied[0].message_text(),
-        Some("Permission denied"),
-        "nothing but Login before login"
-    );
-    let refused = bad
-        .action(&[
-            ("Action", "Login"),
-            ("Username", "mayday"),
-            ("Secret", "wrong"),
-        ])
-        .await;
+    assert_eq!(denied[0].message_text(), Some("Permission denied"), "nothing but Login before login");
+    let refused = bad.action(&[("Action", "Login"), ("Username", "mayday"), ("Secret", "wrong")]).await;
     let recorded = transcript("login-failed");
     assert_eq!(keys(&refused[0]), keys(&recorded[0]));
     assert_eq!(refused[0].message_text(), recorded[0].message_text());
-    assert!(
-        bad.recv().await.is_none(),
-        "the PBX closes the session after a refused login"
-    );
+    assert!(bad.recv().await.is_none(), "the PBX closes the session after a refused login");
 }

@@ -7,9 +7,7 @@ use actix::prelude::*;
 use futures_util::{SinkExt, StreamExt};
 use mayday_actors::ami::codec::{AmiCodec, Frame, Limits};
 use mayday_actors::ami::{AmiConfig, AmiEvents, AuthMode, LinkEvent, Message, PbxId, Secret};
-use mayday_actors::sim::{
-    self, SimConfig, SimEndpoint, SimHandle, SimMember, SimQueue, StaticDirectory,
-};
+use mayday_actors::sim::{self, SimConfig, SimEndpoint, SimHandle, SimMember, SimQueue, StaticDirectory};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
@@ -46,11 +44,7 @@ pub fn recording_directory() -> StaticDirectory {
             max_wait_secs: 30,
             tenantid: None,
             caller_context: "incoming".into(),
-            members: vec![
-                member(1001, "Alice"),
-                member(1002, "Bob"),
-                member(1003, "Carol"),
-            ],
+            members: vec![member(1001, "Alice"), member(1002, "Bob"), member(1003, "Carol")],
         }],
     })
 }
@@ -90,10 +84,7 @@ pub fn pjsip_directory(agents: usize) -> StaticDirectory {
         caller_context: "mayday-inbound".into(),
         members: members.clone(),
     };
-    StaticDirectory(sim::DirectorySnapshot {
-        endpoints,
-        queues: vec![queue("sales"), queue("support")],
-    })
+    StaticDirectory(sim::DirectorySnapshot { endpoints, queues: vec![queue("sales"), queue("support")] })
 }
 
 pub async fn start_sim(directory: StaticDirectory) -> SimHandle {
@@ -103,9 +94,7 @@ pub async fn start_sim(directory: StaticDirectory) -> SimHandle {
         failed_login_delay: Duration::from_millis(20),
         ..SimConfig::default()
     };
-    sim::start(cfg, Arc::new(directory))
-        .await
-        .expect("sim starts")
+    sim::start(cfg, Arc::new(directory)).await.expect("sim starts")
 }
 
 /// A raw AMI client (what Asterisk's peer would see).
@@ -117,27 +106,19 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(sim: &SimHandle) -> Self {
-        let stream = TcpStream::connect(sim.addr())
-            .await
-            .expect("connect to sim");
+        let stream = TcpStream::connect(sim.addr()).await.expect("connect to sim");
         let mut framed = Framed::new(stream, AmiCodec::client(Limits::default()));
         let banner = match framed.next().await {
             Some(Ok(Frame::Banner(b))) => b,
             other => panic!("expected a banner, got {other:?}"),
         };
-        RawClient {
-            framed,
-            banner,
-            next: 1,
-        }
+        RawClient { framed, banner, next: 1 }
     }
 
     pub async fn send(&mut self, pairs: &[(&str, &str)]) -> String {
         let id = format!("t-{}", self.next);
         self.next += 1;
-        let mut b = Message::builder()
-            .field("Action", pairs[0].1)
-            .field("ActionID", &id);
+        let mut b = Message::builder().field("Action", pairs[0].1).field("ActionID", &id);
         for (k, v) in &pairs[1..] {
             b.push(k, v);
         }
@@ -146,14 +127,7 @@ impl RawClient {
     }
 
     pub async fn login(&mut self, events: &str) {
-        let id = self
-            .send(&[
-                ("Action", "Login"),
-                ("Username", USER),
-                ("Secret", SECRET),
-                ("Events", events),
-            ])
-            .await;
+        let id = self.send(&[("Action", "Login"), ("Username", USER), ("Secret", SECRET), ("Events", events)]).await;
         let r = self.until(|m| m.action_id() == Some(id.as_str())).await;
         assert_eq!(r.response(), Some("Success"), "login: {r:?}");
     }
@@ -178,9 +152,7 @@ impl RawClient {
     /// Reads everything that arrives within `quiet` of the previous message.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<Message> {
         let mut out = Vec::new();
-        while let Ok(Some(Ok(Frame::Message(m)))) =
-            tokio::time::timeout(quiet, self.framed.next()).await
-        {
+        while let Ok(Some(Ok(Frame::Message(m)))) = tokio::time::timeout(quiet, self.framed.next()).await {
             out.push(m);
         }
         out
@@ -189,19 +161,13 @@ impl RawClient {
     /// Sends an action and collects its response (and list items up to Complete).
     pub async fn action(&mut self, pairs: &[(&str, &str)]) -> Vec<Message> {
         let id = self.send(pairs).await;
-        let first = self
-            .until(|m| m.action_id() == Some(id.as_str()) && m.response().is_some())
-            .await;
-        let list = first
-            .get("EventList")
-            .is_some_and(|v| v.eq_ignore_ascii_case("start"));
+        let first = self.until(|m| m.action_id() == Some(id.as_str()) && m.response().is_some()).await;
+        let list = first.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("start"));
         let mut out = vec![first];
         if list {
             loop {
                 let m = self.until(|m| m.action_id() == Some(id.as_str())).await;
-                let done = m
-                    .get("EventList")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("Complete"));
+                let done = m.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("Complete"));
                 out.push(m);
                 if done {
                     break;
@@ -214,13 +180,7 @@ impl RawClient {
 
 /// Link settings for tests: millisecond timers.
 pub fn link_config(sim: &SimHandle, auth: AuthMode, secret: &str) -> AmiConfig {
-    let mut cfg = AmiConfig::new(
-        PbxId(1),
-        "127.0.0.1",
-        sim.addr().port(),
-        USER,
-        Secret::new(secret),
-    );
+    let mut cfg = AmiConfig::new(PbxId(1), "127.0.0.1", sim.addr().port(), USER, Secret::new(secret));
     cfg.auth = auth;
     cfg.connect_timeout = Duration::from_millis(500);
     cfg.login_timeout = Duration::from_millis(1_000);
@@ -267,16 +227,8 @@ pub struct Collected {
 pub fn collector() -> Collected {
     let (ltx, lrx) = mpsc::unbounded_channel();
     let (etx, erx) = mpsc::unbounded_channel();
-    let addr = Collector {
-        links: ltx,
-        events: etx,
-    }
-    .start();
-    Collected {
-        addr,
-        links: lrx,
-        events: erx,
-    }
+    let addr = Collector { links: ltx, events: etx }.start();
+    Collected { addr, links: lrx, events: erx }
 }
 
 /// Waits for the next link event matching `f`.
@@ -316,8 +268,5 @@ where
 
 /// Keys of a message without the ones a comparison should ignore.
 pub fn keys(m: &Message) -> Vec<String> {
-    m.keys()
-        .filter(|k| !k.eq_ignore_ascii_case("ActionID"))
-        .map(str::to_string)
-        .collect()
+    m.keys().filter(|k| !k.eq_ignore_ascii_case("ActionID")).map(str::to_string).collect()
 }

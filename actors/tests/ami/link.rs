@@ -7,9 +7,7 @@ use mayday_actors::ami::action::{self, Action};
 use mayday_actors::ami::{AmiConnection, AmiError, AuthMode, ConnectKind, LinkEvent, LinkState};
 use mayday_actors::sim::Fault;
 
-use crate::helpers::{
-    collector, eventually, link_config, next_link, pjsip_directory, start_sim, SECRET,
-};
+use crate::helpers::{collector, eventually, link_config, next_link, pjsip_directory, start_sim, SECRET};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -23,13 +21,8 @@ async fn plain_and_md5_logins_connect_and_report_the_startup_time() {
             c.addr.clone().recipient(),
             c.addr.clone().recipient(),
         );
-        let ev = next_link(&mut c.links, WAIT, |e| {
-            matches!(e, LinkEvent::Connected { .. })
-        })
-        .await;
-        let LinkEvent::Connected { kind, startup, .. } = ev else {
-            unreachable!()
-        };
+        let ev = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+        let LinkEvent::Connected { kind, startup, .. } = ev else { unreachable!() };
         assert_eq!(kind, ConnectKind::First);
         assert!(startup.len() >= 19, "startup date and time: {startup}");
         let status = link.status();
@@ -50,34 +43,18 @@ async fn a_wrong_secret_is_auth_failed_and_retried_slowly() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    let ev = next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::AuthFailed { .. })
-    })
-    .await;
-    let LinkEvent::AuthFailed { reason, .. } = ev else {
-        unreachable!()
-    };
+    let ev = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::AuthFailed { .. })).await;
+    let LinkEvent::AuthFailed { reason, .. } = ev else { unreachable!() };
     assert_eq!(reason, "Authentication failed");
     assert_eq!(link.status().state, LinkState::AuthFailed);
     // Over the next 600 ms a tight loop would make hundreds of attempts; the backoff
     // (100 ms doubling, with jitter) allows a handful.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let stats = sim.stats().await.expect("sim stats");
-    assert!(
-        stats.login_attempts >= 2,
-        "it retries: {} attempts",
-        stats.login_attempts
-    );
-    assert!(
-        stats.login_attempts <= 6,
-        "it backs off: {} attempts",
-        stats.login_attempts
-    );
+    assert!(stats.login_attempts >= 2, "it retries: {} attempts", stats.login_attempts);
+    assert!(stats.login_attempts <= 6, "it backs off: {} attempts", stats.login_attempts);
     assert!(link.status().auth_failures >= 2);
-    assert!(
-        !matches!(link.send(action::ping()).await, Ok(_)),
-        "no actions while refused"
-    );
+    assert!(!matches!(link.send(action::ping()).await, Ok(_)), "no actions while refused");
     link.stop();
 }
 
@@ -90,30 +67,20 @@ async fn ten_thousand_concurrent_actions_are_all_correlated() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
     let n = 10_000;
     let answers = join_all((0..n).map(|i| {
         let link = link.clone();
         async move {
             let var = format!("V{i}");
-            let r = link
-                .send(action::getvar(None, &var))
-                .await
-                .expect("getvar answered");
+            let r = link.send(action::getvar(None, &var)).await.expect("getvar answered");
             (var, r.response.get("Variable").map(str::to_string))
         }
     }))
     .await;
     assert_eq!(answers.len(), n);
     for (var, got) in answers {
-        assert_eq!(
-            got.as_deref(),
-            Some(var.as_str()),
-            "each answer belongs to its action"
-        );
+        assert_eq!(got.as_deref(), Some(var.as_str()), "each answer belongs to its action");
     }
     link.stop();
 }
@@ -127,28 +94,13 @@ async fn a_list_action_returns_all_its_items() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    let r = link
-        .send(action::queue_status(Some("sales"), None))
-        .await
-        .expect("queue status");
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let r = link.send(action::queue_status(Some("sales"), None)).await.expect("queue status");
     assert_eq!(r.items.len(), 26, "QueueParams and 25 members");
     let complete = r.complete.expect("a closing event");
     assert_eq!(complete.get("ListItems"), Some("26"));
-    assert_eq!(
-        r.items
-            .iter()
-            .filter(|m| m.event_name() == Some("QueueMember"))
-            .count(),
-        25
-    );
-    let empty = link
-        .send(action::queue_status(Some("nosuchqueue"), None))
-        .await
-        .expect("empty list");
+    assert_eq!(r.items.iter().filter(|m| m.event_name() == Some("QueueMember")).count(), 25);
+    let empty = link.send(action::queue_status(Some("nosuchqueue"), None)).await.expect("empty list");
     assert!(empty.items.is_empty());
     link.stop();
 }
@@ -162,30 +114,13 @@ async fn an_action_without_an_answer_times_out_and_an_error_is_typed() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    let refused = link
-        .send(action::queue_pause("PJSIP/nobody", true, None, None))
-        .await;
-    assert_eq!(
-        refused.err(),
-        Some(AmiError::ActionFailed {
-            message: "Interface not found".into()
-        })
-    );
-    let bad = link
-        .send(Action::new("Ping").header("X", "a\r\nAction: Logoff"))
-        .await;
-    assert!(
-        matches!(bad, Err(AmiError::Invalid(_))),
-        "header injection refused before sending"
-    );
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let refused = link.send(action::queue_pause("PJSIP/nobody", true, None, None)).await;
+    assert_eq!(refused.err(), Some(AmiError::ActionFailed { message: "Interface not found".into() }));
+    let bad = link.send(Action::new("Ping").header("X", "a\r\nAction: Logoff")).await;
+    assert!(matches!(bad, Err(AmiError::Invalid(_))), "header injection refused before sending");
     sim.fault(Fault::Silent(true)).await.expect("silence");
-    let r = link
-        .send_with_timeout(action::ping(), Duration::from_millis(100))
-        .await;
+    let r = link.send_with_timeout(action::ping(), Duration::from_millis(100)).await;
     assert_eq!(r.err(), Some(AmiError::Timeout));
     link.stop();
 }
@@ -199,43 +134,17 @@ async fn a_link_cut_mid_message_reconnects_when_the_pbx_is_back_and_calls_the_re
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
     sim.fault(Fault::Down).await.expect("down");
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Disconnected { .. })
-    })
-    .await;
-    assert!(
-        eventually(WAIT, || async { link.status().attempts >= 2 }).await,
-        "it keeps trying while the PBX is down"
-    );
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Disconnected { .. })).await;
+    assert!(eventually(WAIT, || async { link.status().attempts >= 2 }).await, "it keeps trying while the PBX is down");
     assert_ne!(link.status().state, LinkState::Connected);
     sim.fault(Fault::Up).await.expect("up");
-    let ev = next_link(&mut c.links, Duration::from_secs(2), |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    let LinkEvent::Connected {
-        kind,
-        link: hook_link,
-        ..
-    } = ev
-    else {
-        unreachable!()
-    };
-    assert_eq!(
-        kind,
-        ConnectKind::Reconnected,
-        "a dropped link is not a restart"
-    );
+    let ev = next_link(&mut c.links, Duration::from_secs(2), |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let LinkEvent::Connected { kind, link: hook_link, .. } = ev else { unreachable!() };
+    assert_eq!(kind, ConnectKind::Reconnected, "a dropped link is not a restart");
     // The hook gets a working link to resync with.
-    let channels = hook_link
-        .send(action::core_show_channels())
-        .await
-        .expect("resync query");
+    let channels = hook_link.send(action::core_show_channels()).await.expect("resync query");
     assert!(channels.items.is_empty());
     assert_eq!(link.status().reconnects, 1);
     link.stop();
@@ -250,34 +159,14 @@ async fn a_silent_pbx_is_caught_by_the_keepalive_and_the_link_comes_back() {
     cfg.ping_timeout = Duration::from_millis(150);
     cfg.login_timeout = Duration::from_millis(300);
     let link = AmiConnection::start(cfg, c.addr.clone().recipient(), c.addr.clone().recipient());
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
     sim.fault(Fault::Silent(true)).await.expect("silent");
-    let ev = next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Disconnected { .. })
-    })
-    .await;
-    let LinkEvent::Disconnected { reason, .. } = ev else {
-        unreachable!()
-    };
-    assert!(
-        reason.contains("keepalive"),
-        "declared dead by the keepalive: {reason}"
-    );
+    let ev = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Disconnected { .. })).await;
+    let LinkEvent::Disconnected { reason, .. } = ev else { unreachable!() };
+    assert!(reason.contains("keepalive"), "declared dead by the keepalive: {reason}");
     sim.fault(Fault::Silent(false)).await.expect("speaks again");
-    let ev = next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    assert!(matches!(
-        ev,
-        LinkEvent::Connected {
-            kind: ConnectKind::Reconnected,
-            ..
-        }
-    ));
+    let ev = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    assert!(matches!(ev, LinkEvent::Connected { kind: ConnectKind::Reconnected, .. }));
     link.stop();
 }
 
@@ -290,24 +179,11 @@ async fn a_restart_is_reported_as_a_restart() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    let first = next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    let LinkEvent::Connected {
-        startup: before, ..
-    } = first
-    else {
-        unreachable!()
-    };
+    let first = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let LinkEvent::Connected { startup: before, .. } = first else { unreachable!() };
     sim.fault(Fault::Restart).await.expect("restart");
-    let ev = next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
-    let LinkEvent::Connected { kind, startup, .. } = ev else {
-        unreachable!()
-    };
+    let ev = next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let LinkEvent::Connected { kind, startup, .. } = ev else { unreachable!() };
     assert_eq!(kind, ConnectKind::Restarted);
     assert_ne!(startup, before);
     link.stop();
@@ -322,10 +198,7 @@ async fn events_arrive_in_order_with_consecutive_sequence_numbers() {
         c.addr.clone().recipient(),
         c.addr.clone().recipient(),
     );
-    next_link(&mut c.links, WAIT, |e| {
-        matches!(e, LinkEvent::Connected { .. })
-    })
-    .await;
+    next_link(&mut c.links, WAIT, |e| matches!(e, LinkEvent::Connected { .. })).await;
     for _ in 0..20 {
         let call = sim.place_call("sales", "0700000001").await.expect("call");
         sim.answer(call).await.expect("answer");
@@ -334,17 +207,10 @@ async fn events_arrive_in_order_with_consecutive_sequence_numbers() {
     let mut next = 0;
     let mut completes = 0;
     while completes < 20 {
-        let batch = tokio::time::timeout(WAIT, c.events.recv())
-            .await
-            .expect("events in time")
-            .expect("batch");
+        let batch = tokio::time::timeout(WAIT, c.events.recv()).await.expect("events in time").expect("batch");
         assert_eq!(batch.first_seq, next, "no gap, no overlap");
         next += batch.events.len() as u64;
-        completes += batch
-            .events
-            .iter()
-            .filter(|m| m.event_name() == Some("AgentComplete"))
-            .count();
+        completes += batch.events.iter().filter(|m| m.event_name() == Some("AgentComplete")).count();
     }
     link.stop();
 }
