@@ -1,1 +1,15 @@
+//! Mayday Switchboard: the server. `main.rs` only calls [`cli::run`]; tests and benches
+//! start exactly what production starts through [`startup::Application`].
 
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod redis;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,447 @@
+//! Configuration: one typed struct, read once at start from the environment (and an optional
+//! `.env`), validated before anything is served. A bad value is one clear line naming the
+//! variable (exit code 2). Secrets are wrapped so they never print.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MAYDAY_LISTEN` | `0.0.0.0:8004` | HTTP + WebSocket listen address |
+//! | `MAYDAY_ENV` | `development` | `development` or `production` |
+//! | `DATABASE_URL` | `mysql://root@127.0.0.1:3306/mayday` | MariaDB; the database is created when missing |
+//! | `DATABASE_POOL_SIZE` | `10` | pooled connections |
+//! | `DATABASE_TIMEOUT` | `5s` | wait for a pooled connection / connect |
+//! | `REDIS_URL` | `redis://127.0.0.1:6379` | Redis |
+//! | `REDIS_PREFIX` | `mayday:` | prefix of every Redis key |
+//! | `REDIS_TIMEOUT` | `2s` | wait for a Redis connection |
+//! | `JWT_SECRET` | generated in development | HS256 key, at least 32 bytes; required in production |
+//! | `TOKEN_LIFETIME` | `12h` | access token and session lifetime |
+//! | `MAYDAY_SECRET_KEY` | file in development | 32-byte key (base64 or hex) encrypting stored secrets; required in production |
+//! | `MAYDAY_SECRET_KEY_FILE` | `.mayday/secret.key` | where development keeps its generated key |
+//! | `CORS_ALLOWED_ORIGINS` | none | comma-separated origins (`https://x`, `chrome-extension://<id>`) |
+//! | `LOG_FORMAT` | `pretty` | `pretty` or `json` |
+//! | `RUST_LOG` | `info` | log filter |
+//! | `LOGIN_RATE_LIMIT` | `10` | failed logins allowed per window for one username |
+//! | `LOGIN_IP_RATE_LIMIT` | `100` | failed logins allowed per window from one client IP |
+//! | `LOGIN_RATE_WINDOW` | `15m` | the rate-limit window |
+//! | `ARGON2_MEMORY_KIB` | `19456` | argon2id memory cost |
+//! | `ARGON2_ITERATIONS` | `2` | argon2id time cost |
+//! | `MAX_BODY_BYTES` | `1048576` | largest accepted request body |
+//! | `MAYDAY_DEFAULT_TENANT` | none | tenant slug for the old `/api/users/login` when the host names none |
+//! | `AMI_CONNECT_TIMEOUT` | `5s` | PBX links: TCP connect |
+//! | `AMI_LOGIN_TIMEOUT` | `10s` | PBX links: from connect to a completed login |
+//! | `AMI_BOOT_WAIT` | `5s` | PBX links: wait for FullyBooted before trusting CoreStatus |
+//! | `AMI_ACTION_TIMEOUT` | `10s` | PBX links: answer to an action |
+//! | `AMI_PING_INTERVAL` | `15s` | PBX links: keepalive Ping |
+//! | `AMI_PING_TIMEOUT` | `30s` | PBX links: a Ping unanswered this long drops the link |
+//! | `AMI_BACKOFF_INITIAL` | `250ms` | PBX links: first reconnect delay |
+//! | `AMI_BACKOFF_MAX` | `30s` | PBX links: longest reconnect delay |
+//! | `AMI_AUTH_RETRY` | `30s` | PBX links: first retry after a refused login |
+//! | `HTTP_WORKERS` | one per core | HTTP worker threads |
+//! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+/// A secret string whose `Debug` prints nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A 32-byte key whose `Debug` prints nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(pub [u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Password hashing cost (strong by default; tests make it cheap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+/// Timers of the PBX links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AmiTimers {
+    pub connect_timeout: Duration,
+    pub login_timeout: Duration,
+    pub boot_wait: Duration,
+    pub action_timeout: Duration,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub auth_retry: Duration,
+}
+
+impl Default for AmiTimers {
+    fn default() -> Self {
+        AmiTimers {
+            connect_timeout: Duration::from_secs(5),
+            login_timeout: Duration::from_secs(10),
+            boot_wait: Duration::from_secs(5),
+            action_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(15),
+            ping_timeout: Duration::from_secs(30),
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            auth_retry: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything Mayday is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub environment: Environment,
+    pub database_url: SecretString,
+    pub database_pool_size: u32,
+    pub database_timeout: Duration,
+    pub redis_url: SecretString,
+    pub redis_prefix: String,
+    pub redis_timeout: Duration,
+    pub jwt_secret: SecretString,
+    pub token_lifetime: Duration,
+    pub secret_key: SecretKey,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub login_rate_limit: u32,
+    pub login_ip_rate_limit: u32,
+    pub login_rate_window: Duration,
+    pub hash_cost: HashCost,
+    pub max_body_bytes: usize,
+    pub default_tenant: Option<String>,
+    pub ami: AmiTimers,
+    /// Workers of the HTTP server (0 = one per core).
+    pub http_workers: usize,
+    /// Run migrations when the server starts.
+    pub migrate_on_start: bool,
+    /// Warnings found while loading (logged once telemetry is up).
+    pub warnings: Vec<String>,
+}
+
+/// A configuration error: names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+/// Reads variables; tests pass a map instead of the process environment.
+pub trait Source {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment (after loading `.env` if present).
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<S: std::hash::BuildHasher> Source for std::collections::HashMap<String, String, S> {
+    fn get(&self, key: &str) -> Option<String> {
+        std::collections::HashMap::get(self, key).cloned().filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn duration(src: &dyn Source, var: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match src.get(var) {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v.trim())
+            .map_err(|e| err(var, format!("not a duration ({e}); use e.g. 500ms, 30s, 15m, 12h"))),
+    }
+}
+
+fn number<T: std::str::FromStr>(src: &dyn Source, var: &'static str, default: T) -> Result<T, ConfigError> {
+    match src.get(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| err(var, format!("not a valid number: {v:?}"))),
+    }
+}
+
+/// Decodes a 32-byte key given as base64 or hex.
+pub fn decode_key(text: &str) -> Option<[u8; 32]> {
+    let t = text.trim();
+    let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(t).ok()?
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(t).ok()?
+    };
+    bytes.try_into().ok()
+}
+
+impl Config {
+    /// Loads `.env` (if any) and reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_source(&ProcessEnv)
+    }
+
+    /// Reads and validates every variable.
+    pub fn from_source(src: &dyn Source) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let environment = match src.get("MAYDAY_ENV").as_deref().map(str::trim) {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => return Err(err("MAYDAY_ENV", format!("must be development or production, not {other:?}"))),
+        };
+        let listen = match src.get("MAYDAY_LISTEN") {
+            None => SocketAddr::from(([0, 0, 0, 0], 8004)),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| err("MAYDAY_LISTEN", format!("not a socket address (host:port): {v:?}")))?,
+        };
+        let database_url = src.get("DATABASE_URL").unwrap_or_else(|| "mysql://root@127.0.0.1:3306/mayday".into());
+        let parsed = url::Url::parse(&database_url).map_err(|e| err("DATABASE_URL", format!("not a URL ({e})")))?;
+        if parsed.scheme() != "mysql" && parsed.scheme() != "mariadb" {
+            return Err(err("DATABASE_URL", "must start with mysql://"));
+        }
+        if parsed.path().trim_start_matches('/').is_empty() {
+            return Err(err("DATABASE_URL", "must name a database (mysql://user@host:3306/mayday)"));
+        }
+        let redis_url = src.get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        let parsed = url::Url::parse(&redis_url).map_err(|e| err("REDIS_URL", format!("not a URL ({e})")))?;
+        if parsed.scheme() != "redis" && parsed.scheme() != "rediss" {
+            return Err(err("REDIS_URL", "must start with redis://"));
+        }
+        let jwt_secret = match src.get("JWT_SECRET") {
+            Some(s) if s.len() >= 32 => SecretString::new(s),
+            Some(_) if environment == Environment::Production => {
+                return Err(err("JWT_SECRET", "must be at least 32 bytes in production"))
+            }
+            None if environment == Environment::Production => {
+                return Err(err("JWT_SECRET", "is required in production (32 bytes or more)"))
+            }
+            Some(_) | None => {
+                warnings.push("JWT_SECRET missing or shorter than 32 bytes: generated a random one (development only; tokens end with the process)".to_string());
+                let mut bytes = [0u8; 48];
+                rand::rng().fill_bytes(&mut bytes);
+                SecretString::new(hex::encode(bytes))
+            }
+        };
+        let key_file = PathBuf::from(src.get("MAYDAY_SECRET_KEY_FILE").unwrap_or_else(|| ".mayday/secret.key".into()));
+        let secret_key = match src.get("MAYDAY_SECRET_KEY") {
+            Some(k) => SecretKey(
+                decode_key(&k).ok_or_else(|| err("MAYDAY_SECRET_KEY", "must be 32 bytes, base64 or 64 hex digits"))?,
+            ),
+            None if environment == Environment::Production => {
+                return Err(err("MAYDAY_SECRET_KEY", "is required in production (32 bytes, base64 or hex)"))
+            }
+            None => {
+                let (key, created) = dev_key(&key_file).map_err(|e| err("MAYDAY_SECRET_KEY_FILE", e))?;
+                warnings.push(format!(
+                    "MAYDAY_SECRET_KEY not set: {} the development key in {} (set MAYDAY_SECRET_KEY in production)",
+                    if created { "generated" } else { "using" },
+                    key_file.display()
+                ));
+                SecretKey(key)
+            }
+        };
+        let log_format = match src.get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(err("LOG_FORMAT", format!("must be pretty or json, not {other:?}"))),
+        };
+        let cors_origins: Vec<String> = src
+            .get("CORS_ALLOWED_ORIGINS")
+            .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+            .unwrap_or_default();
+        for o in &cors_origins {
+            let ok = o.starts_with("chrome-extension://")
+                || url::Url::parse(o).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https");
+            if !ok {
+                return Err(err("CORS_ALLOWED_ORIGINS", format!("not an origin: {o:?}")));
+            }
+        }
+        let hash_cost = HashCost {
+            memory_kib: number(src, "ARGON2_MEMORY_KIB", 19_456)?,
+            iterations: number(src, "ARGON2_ITERATIONS", 2)?,
+        };
+        if hash_cost.memory_kib < 8 || hash_cost.iterations < 1 {
+            return Err(err("ARGON2_MEMORY_KIB", "argon2 needs at least 8 KiB and 1 iteration"));
+        }
+        if environment == Environment::Production && hash_cost.memory_kib < 19_456 {
+            return Err(err("ARGON2_MEMORY_KIB", "must be at least 19456 in production (OWASP minimum)"));
+        }
+        let defaults = AmiTimers::default();
+        let ami = AmiTimers {
+            connect_timeout: duration(src, "AMI_CONNECT_TIMEOUT", defaults.connect_timeout)?,
+            login_timeout: duration(src, "AMI_LOGIN_TIMEOUT", defaults.login_timeout)?,
+            boot_wait: duration(src, "AMI_BOOT_WAIT", defaults.boot_wait)?,
+            action_timeout: duration(src, "AMI_ACTION_TIMEOUT", defaults.action_timeout)?,
+            ping_interval: duration(src, "AMI_PING_INTERVAL", defaults.ping_interval)?,
+            ping_timeout: duration(src, "AMI_PING_TIMEOUT", defaults.ping_timeout)?,
+            backoff_initial: duration(src, "AMI_BACKOFF_INITIAL", defaults.backoff_initial)?,
+            backoff_max: duration(src, "AMI_BACKOFF_MAX", defaults.backoff_max)?,
+            auth_retry: duration(src, "AMI_AUTH_RETRY", defaults.auth_retry)?,
+        };
+        let token_lifetime = duration(src, "TOKEN_LIFETIME", Duration::from_secs(12 * 3600))?;
+        if token_lifetime < Duration::from_secs(1) {
+            return Err(err("TOKEN_LIFETIME", "must be at least 1s"));
+        }
+        Ok(Config {
+            listen,
+            environment,
+            database_url: SecretString::new(database_url),
+            database_pool_size: number(src, "DATABASE_POOL_SIZE", 10)?,
+            database_timeout: duration(src, "DATABASE_TIMEOUT", Duration::from_secs(5))?,
+            redis_url: SecretString::new(redis_url),
+            redis_prefix: src.get("REDIS_PREFIX").unwrap_or_else(|| "mayday:".into()),
+            redis_timeout: duration(src, "REDIS_TIMEOUT", Duration::from_secs(2))?,
+            jwt_secret,
+            token_lifetime,
+            secret_key,
+            cors_origins,
+            log_format,
+            login_rate_limit: number(src, "LOGIN_RATE_LIMIT", 10)?,
+            login_ip_rate_limit: number(src, "LOGIN_IP_RATE_LIMIT", 100)?,
+            login_rate_window: duration(src, "LOGIN_RATE_WINDOW", Duration::from_secs(15 * 60))?,
+            hash_cost,
+            max_body_bytes: number(src, "MAX_BODY_BYTES", 1024 * 1024)?,
+            default_tenant: src.get("MAYDAY_DEFAULT_TENANT"),
+            ami,
+            http_workers: number(src, "HTTP_WORKERS", 0)?,
+            migrate_on_start: !matches!(src.get("MAYDAY_MIGRATE_ON_START").as_deref(), Some("false" | "0" | "no")),
+            warnings,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// Reads the development key file, creating it (mode 0600) with a random key when missing.
+fn dev_key(path: &std::path::Path) -> Result<([u8; 32], bool), String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return decode_key(&text)
+            .map(|k| (k, false))
+            .ok_or_else(|| format!("{} does not hold a 32-byte key", path.display()));
+    }
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(key);
+    write_private(path, &encoded).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((key, true))
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn production_refuses_a_short_jwt_secret() {
+        let e = Config::from_source(&env(&[
+            ("MAYDAY_ENV", "production"),
+            ("JWT_SECRET", "short"),
+            ("MAYDAY_SECRET_KEY", &"ab".repeat(32)),
+        ]))
+        .expect_err("refused");
+        assert_eq!(e.var, "JWT_SECRET");
+    }
+
+    #[test]
+    fn production_requires_the_secret_key() {
+        let e = Config::from_source(&env(&[("MAYDAY_ENV", "production"), ("JWT_SECRET", &"x".repeat(40))]))
+            .expect_err("refused");
+        assert_eq!(e.var, "MAYDAY_SECRET_KEY");
+    }
+
+    #[test]
+    fn development_generates_what_is_missing_with_warnings() {
+        let dir = std::env::temp_dir().join(format!("mayday-cfg-{}", rand::random::<u64>()));
+        let file = dir.join("key");
+        let src = env(&[("MAYDAY_SECRET_KEY_FILE", file.to_str().expect("utf-8 path"))]);
+        let a = Config::from_source(&src).expect("dev config");
+        let b = Config::from_source(&src).expect("dev config again");
+        assert_eq!(a.secret_key, b.secret_key, "the key file is reused across restarts");
+        assert_eq!(a.warnings.len(), 2);
+        assert_eq!(a.listen.port(), 8004);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_bad_duration_names_its_variable() {
+        let e = Config::from_source(&env(&[("TOKEN_LIFETIME", "soon"), ("MAYDAY_SECRET_KEY", &"ab".repeat(32))]))
+            .expect_err("refused");
+        assert_eq!(e.var, "TOKEN_LIFETIME");
+        let ok = Config::from_source(&env(&[("AMI_PING_INTERVAL", "250ms"), ("MAYDAY_SECRET_KEY", &"ab".repeat(32))]))
+            .expect("ok");
+        assert_eq!(ok.ami.ping_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config::from_source(&env(&[("JWT_SECRET", &"s".repeat(40)), ("MAYDAY_SECRET_KEY", &"ab".repeat(32))]))
+            .expect("ok");
+        let printed = format!("{c:?}");
+        assert!(!printed.contains(&"s".repeat(40)));
+        assert!(!printed.contains("root@127.0.0.1"));
+    }
+}

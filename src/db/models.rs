@@ -1,0 +1,197 @@
+//! Row models: `X` is what a query reads, `NewX` what an insert writes, `XChanges` what an
+//! update sets (`None` leaves a column alone).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{audit_log, pbxes, tenant_domains, tenants, users};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = pbxes, check_for_backend(diesel::mysql::Mysql))]
+pub struct Pbx {
+    pub id: u64,
+    pub name: String,
+    pub ami_host: String,
+    pub ami_port: u32,
+    pub ami_username: String,
+    pub ami_secret_enc: Vec<u8>,
+    pub ami_auth: String,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = pbxes)]
+pub struct NewPbx {
+    pub name: String,
+    pub ami_host: String,
+    pub ami_port: u32,
+    pub ami_username: String,
+    pub ami_secret_enc: Vec<u8>,
+    pub ami_auth: String,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = pbxes)]
+pub struct PbxChanges {
+    pub name: Option<String>,
+    pub ami_host: Option<String>,
+    pub ami_port: Option<u32>,
+    pub ami_username: Option<String>,
+    pub ami_secret_enc: Option<Vec<u8>>,
+    pub ami_auth: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tenants, check_for_backend(diesel::mysql::Mysql))]
+pub struct Tenant {
+    pub id: u64,
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub pbx_id: Option<u64>,
+    pub name_prefix: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub pbx_id: Option<u64>,
+    pub name_prefix: String,
+}
+
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = tenants)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+    pub pbx_id: Option<Option<u64>>,
+    pub name_prefix: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = tenant_domains, check_for_backend(diesel::mysql::Mysql))]
+pub struct TenantDomain {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub domain: String,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = tenant_domains)]
+pub struct NewTenantDomain {
+    pub tenant_id: u64,
+    pub domain: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::mysql::Mysql))]
+pub struct User {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub extension: Option<String>,
+    pub callerid: Option<String>,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub tenant_id: u64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub extension: Option<String>,
+    pub callerid: Option<String>,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub password_hash: Option<String>,
+    pub role: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub extension: Option<Option<String>>,
+    pub callerid: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry {
+    pub tenant_id: Option<u64>,
+    pub actor_user_id: Option<u64>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::mysql::Mysql))]
+pub struct AuditEntry {
+    pub id: u64,
+    pub tenant_id: Option<u64>,
+    pub actor_user_id: Option<u64>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl PbxChanges {
+    /// Diesel refuses an UPDATE with nothing to set.
+    pub fn is_empty(&self) -> bool {
+        let PbxChanges { name, ami_host, ami_port, ami_username, ami_secret_enc, ami_auth, enabled } = self;
+        name.is_none()
+            && ami_host.is_none()
+            && ami_port.is_none()
+            && ami_username.is_none()
+            && ami_secret_enc.is_none()
+            && ami_auth.is_none()
+            && enabled.is_none()
+    }
+}
+
+impl TenantChanges {
+    pub fn is_empty(&self) -> bool {
+        let TenantChanges { name, timezone, enabled, pbx_id, name_prefix } = self;
+        name.is_none() && timezone.is_none() && enabled.is_none() && pbx_id.is_none() && name_prefix.is_none()
+    }
+}
+
+impl UserChanges {
+    pub fn is_empty(&self) -> bool {
+        let UserChanges { password_hash, role, display_name, email, extension, callerid, enabled } = self;
+        password_hash.is_none()
+            && role.is_none()
+            && display_name.is_none()
+            && email.is_none()
+            && extension.is_none()
+            && callerid.is_none()
+            && enabled.is_none()
+    }
+}

@@ -1,0 +1,40 @@
+//! The HTTP API: one module per resource, thin handlers (extract, call one service, map the
+//! result), the error shape and the extractors.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod pbxes;
+pub mod request_span;
+pub mod tenants;
+pub mod users;
+
+use actix_web::web;
+
+use error::ApiError;
+
+/// Every route of the API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::routes(cfg);
+    auth::routes(cfg);
+    users::routes(cfg);
+    tenants::routes(cfg);
+    pbxes::routes(cfg);
+}
+
+/// A malformed query string is a 400 in the JSON shape.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::bad_request(format!("invalid query string: {err}")).into())
+}
+
+/// A path that does not parse (`/api/users/abc`) names no resource: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into())
+}
+
+/// Unknown routes.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found())
+}

@@ -1,0 +1,126 @@
+//! The service layer's error: what went wrong in business terms. HTTP maps it to a status
+//! (`http::error`); the cause of an internal error is logged there once and never sent.
+
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// An error of a service function.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Missing, or belonging to another tenant (never tell which).
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{0}")]
+    Forbidden(String),
+    /// Bad credentials or a dead session.
+    #[error("invalid credentials")]
+    Unauthorized,
+    #[error("too many attempts")]
+    RateLimited { retry_after: Duration },
+    /// A dependency (database, redis, pbx) is down or saturated.
+    #[error("{0} unavailable")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ServiceError::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    pub fn internal(context: &'static str, e: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(anyhow::anyhow!("{context}: {e}"))
+    }
+}
+
+impl From<DieselError> for ServiceError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::NotFound => ServiceError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ServiceError::Conflict(unique_message(info.message()))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ServiceError::Conflict("it is still used by other records".into())
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
+            | DieselError::BrokenTransactionManager => ServiceError::Unavailable("database"),
+            DieselError::DatabaseError(_, info) if looks_like_io(info.message()) => {
+                ServiceError::Unavailable("database")
+            }
+            _ => ServiceError::Internal(anyhow::anyhow!("database: {e}")),
+        }
+    }
+}
+
+/// mysql_async reports a lost server as an unknown database error with an I/O message.
+fn looks_like_io(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "broken pipe",
+        "connection reset",
+        "connection refused",
+        "connection was closed",
+        "unexpected eof",
+        "io error",
+        "timed out",
+        "gone away",
+        "lost connection",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+/// Turns MariaDB's "Duplicate entry 'x' for key 'uq_users_tenant_username'" into a message
+/// naming the field, without echoing the value.
+fn unique_message(db_message: &str) -> String {
+    let key = db_message.rsplit("for key '").next().and_then(|k| k.strip_suffix('\'')).unwrap_or("");
+    let key = key.rsplit('.').next().unwrap_or(key);
+    let field = key.strip_prefix("uq_").and_then(|k| k.split_once('_').map(|(_, rest)| rest)).unwrap_or(key);
+    let field = field.strip_prefix("tenant_").unwrap_or(field);
+    if field.is_empty() {
+        "already exists".into()
+    } else {
+        format!("{field} already exists")
+    }
+}
+
+impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for ServiceError {
+    fn from(_: bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Self {
+        ServiceError::Unavailable("database")
+    }
+}
+
+impl From<crate::redis::RedisError> for ServiceError {
+    fn from(_: crate::redis::RedisError) -> Self {
+        ServiceError::Unavailable("redis")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violation_names_the_field_not_the_value() {
+        assert_eq!(
+            unique_message("Duplicate entry '7-alice' for key 'uq_users_tenant_username'"),
+            "username already exists"
+        );
+        assert_eq!(
+            unique_message("Duplicate entry 'x' for key 'users.uq_users_tenant_extension'"),
+            "extension already exists"
+        );
+        assert_eq!(unique_message("Duplicate entry 'acme' for key 'uq_tenants_slug'"), "slug already exists");
+        assert_eq!(unique_message("weird"), "already exists");
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on a random port, real MariaDB and Redis.
+
+mod auth;
+mod bad_input;
+mod config;
+mod health;
+mod helpers;
+mod migrations;
+mod pbxes;
+mod tenants;
+mod users;
