@@ -33,7 +33,7 @@
 //! | `AMI_PING_INTERVAL` | `15s` | PBX links: keepalive Ping |
 //! | `AMI_PING_TIMEOUT` | `30s` | PBX links: a Ping unanswered this long drops the link |
 //! | `AMI_BACKOFF_INITIAL` | `250ms` | PBX links: first reconnect delay |
-//! | `AMI_BACKOFF_MAX` | `30s` | PBX links: longest reconnect delay |
+//! | `AMI_BACKOFF_MAX` | `2s` | PBX links: longest reconnect delay (a PBX that comes back is reconnected within it) |
 //! | `AMI_AUTH_RETRY` | `30s` | PBX links: first retry after a refused login |
 //! | `HTTP_WORKERS` | one per core | HTTP worker threads |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
@@ -119,7 +119,7 @@ impl Default for AmiTimers {
             ping_interval: Duration::from_secs(15),
             ping_timeout: Duration::from_secs(30),
             backoff_initial: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(2),
             auth_retry: Duration::from_secs(30),
         }
     }

@@ -84,7 +84,7 @@ impl AmiConfig {
             ping_interval: Duration::from_secs(15),
             ping_timeout: Duration::from_secs(30),
             backoff_initial: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(2),
             auth_retry: Duration::from_secs(30),
             limits: Limits::default(),
         }

@@ -1,6 +1,8 @@
 //! The command line: `mayday serve` (the default), `migrate`, `tenant create`,
-//! `user create`, `pbx create`. Passwords and secrets come from stdin or the environment,
+//! `user create`, `pbx create`, `sim`. Passwords and secrets come from stdin or the environment,
 //! never from argv (argv is visible to every user of the machine).
+
+pub mod sim;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -41,6 +43,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PbxCommand,
     },
+    /// Run the simulated PBX alone (it speaks AMI like Asterisk 22).
+    Sim(sim::SimArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,6 +117,11 @@ pub struct PbxCreate {
 /// Parses argv and runs the command; the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Sim(args)) = cli.command {
+        // The simulated PBX needs none of the server's configuration.
+        crate::telemetry::init(crate::config::LogFormat::Pretty);
+        return finish(actix_web::rt::System::new().block_on(sim::run(args)));
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
@@ -129,8 +138,13 @@ pub fn run() -> ExitCode {
             Command::Tenant { command: TenantCommand::Create(args) } => tenant_create(config, args).await,
             Command::User { command: UserCommand::Create(args) } => user_create(config, args).await,
             Command::Pbx { command: PbxCommand::Create(args) } => pbx_create(config, args).await,
+            Command::Sim(_) => Ok(()),
         }
     });
+    finish(result)
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
