@@ -552,11 +552,11 @@ impl AmiConnection {
                     }
                     match &mut self.phase {
                         Phase::Connected => out.push(message),
-                        Phase::Booting(boot) => {
-                            if message.event_name().map(EventKind::of) == Some(EventKind::FullyBooted) {
-                                boot.fully_booted = true;
-                                self.maybe_connected(ctx);
-                            }
+                        Phase::Booting(boot)
+                            if message.event_name().map(EventKind::of) == Some(EventKind::FullyBooted) =>
+                        {
+                            boot.fully_booted = true;
+                            self.maybe_connected(ctx);
                         }
                         _ => {}
                     }

@@ -895,6 +895,9 @@ pub struct CdrEvent<'a> {
 }
 
 /// An event decoded to its typed view.
+// Views are built on the stack and matched at once, never stored: boxing the big ones
+// would cost an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypedEvent<'a> {
     Newchannel(ChannelEvent<'a>),

@@ -668,7 +668,7 @@ fn queue_penalty(world: &mut World, now: SimTime, msg: &Message) -> Outcome {
 fn core_show_channels(world: &mut World, now: SimTime, id: Option<&str>) -> Outcome {
     let mut replies = vec![wire::list_start(id, "Channels will follow")];
     let mut chans: Vec<_> = world.channels.values().collect();
-    chans.sort_by(|a, b| b.created.cmp(&a.created));
+    chans.sort_by_key(|c| std::cmp::Reverse(c.created));
     for c in chans {
         let mut b = Message::builder().field("Event", "CoreShowChannel");
         if let Some(id) = id {

@@ -199,6 +199,7 @@ impl Engine {
                 let _ = reply.send(result);
             }
             Cmd::Truth { reply } => {
+                self.world.now = self.now();
                 let _ = reply.send(Truth::of(&self.world));
             }
             Cmd::Fault { fault, reply } => {

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod auto;
+pub mod compare;
 pub mod directory;
 pub mod engine;
 pub mod flows;

@@ -59,12 +59,79 @@ pub struct TruthQueue {
     pub members: Vec<TruthMember>,
 }
 
+/// What an agent behind an endpoint is doing, with Mayday's definitions (`live::agent`):
+/// on call > ringing > logged out > paused > wrap-up > available.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthAgent {
+    /// `PJSIP/<endpoint>`.
+    pub device: String,
+    /// `logged_out`, `available`, `ringing`, `on_call`, `wrapup` or `paused`.
+    pub status: String,
+    /// While paused.
+    pub reason: Option<String>,
+    /// While ringing or on call: `queue`, `direct` or `outbound`.
+    pub call_kind: Option<String>,
+    pub linkedid: Option<String>,
+}
+
 /// Everything at one moment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Truth {
     pub startup_epoch: i64,
     pub calls: Vec<TruthCall>,
     pub queues: BTreeMap<String, TruthQueue>,
+    /// By endpoint id.
+    pub agents: BTreeMap<String, TruthAgent>,
+}
+
+fn kind_name(kind: CallKind) -> &'static str {
+    match kind {
+        CallKind::Queue => "queue",
+        CallKind::Direct => "direct",
+        CallKind::Outbound => "outbound",
+    }
+}
+
+fn agent_truth(world: &World, endpoint: &str) -> TruthAgent {
+    use super::world::DeviceState;
+    let device = format!("PJSIP/{endpoint}");
+    let own_channel =
+        |uid: &str| world.channels.get(uid).is_some_and(|c| c.view.name.starts_with(&format!("{device}-")));
+    let mut ringing = None;
+    let mut on_call = None;
+    for c in world.calls.values() {
+        match (&c.phase, c.kind) {
+            (Phase::Ringing(_) | Phase::Talking { .. }, CallKind::Outbound) if own_channel(&c.caller) => {
+                on_call = Some(c)
+            }
+            (Phase::Talking { leg, .. }, _) if leg.device == device => on_call = Some(c),
+            (Phase::Ringing(leg), _) if leg.device == device => ringing = Some(c),
+            _ => {}
+        }
+    }
+    let members: Vec<&super::world::Member> =
+        world.queues.values().flat_map(|q| q.members.iter()).filter(|m| m.def.state_interface() == device).collect();
+    let state = world.device_state(&device);
+    let (status, reason, call) = if let Some(c) = on_call {
+        ("on_call", None, Some(c))
+    } else if let Some(c) = ringing {
+        ("ringing", None, Some(c))
+    } else if matches!(state, DeviceState::Unavailable | DeviceState::Invalid) {
+        ("logged_out", None, None)
+    } else if let Some(m) = members.iter().find(|m| m.paused) {
+        ("paused", Some(m.reason.clone()), None)
+    } else if members.iter().any(|m| m.wrapup_until.is_some_and(|t| t > world.now)) {
+        ("wrapup", None, None)
+    } else {
+        ("available", None, None)
+    };
+    TruthAgent {
+        device,
+        status: status.into(),
+        reason,
+        call_kind: call.map(|c| kind_name(c.kind).to_string()),
+        linkedid: call.map(|c| c.linkedid.clone()),
+    }
 }
 
 impl Truth {
@@ -83,12 +150,7 @@ impl Truth {
                 };
                 TruthCall {
                     id: c.id,
-                    kind: match c.kind {
-                        CallKind::Queue => "queue",
-                        CallKind::Direct => "direct",
-                        CallKind::Outbound => "outbound",
-                    }
-                    .into(),
+                    kind: kind_name(c.kind).into(),
                     state: state.into(),
                     caller_uniqueid: c.caller.clone(),
                     caller_channel: world.channels.get(&c.caller).map(|ch| ch.view.name.clone()).unwrap_or_default(),
@@ -129,6 +191,7 @@ impl Truth {
                 )
             })
             .collect();
-        Truth { startup_epoch: world.startup_epoch, calls, queues }
+        let agents = world.endpoints.keys().map(|e| (e.clone(), agent_truth(world, e))).collect();
+        Truth { startup_epoch: world.startup_epoch, calls, queues, agents }
     }
 }

@@ -3,4 +3,5 @@
 mod fidelity;
 mod helpers;
 mod link;
+mod live;
 mod sim_flows;

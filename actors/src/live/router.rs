@@ -1,0 +1,306 @@
+//! The PBX router: one per PBX. It owns the PBX's `AmiConnection`, sends each event to the
+//! tenant it belongs to (`routing`), and after every (re)connect runs the resync: it asks
+//! Asterisk for the truth (`QueueStatus`, `CoreShowChannels`, `DeviceStateList`), splits
+//! the answers by tenant, and replays the events that arrived meanwhile (design.md, AMI).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::metrics::PbxMetrics;
+use super::routing::{Route, Routing};
+use super::tenant::actor::{TenantEvents, TenantLinkDown, TenantResync};
+use super::tenant::{Snapshot, TenantActor};
+use crate::ami::{action, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, Message, PbxId};
+
+/// A tenant this PBX serves.
+#[derive(Clone)]
+pub struct TenantRoute {
+    pub route: Route,
+    pub addr: Addr<TenantActor>,
+}
+
+/// Replaces the tenants of this PBX.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetTenants(pub Vec<TenantRoute>);
+
+/// Stops the router and its link.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopRouter;
+
+/// Events held while a resync runs, with their link sequence numbers.
+struct Held {
+    first_seq: u64,
+    events: Vec<Message>,
+    received: Instant,
+}
+
+pub struct PbxRouter {
+    pbx: PbxId,
+    tenants: Vec<Addr<TenantActor>>,
+    routing: Routing,
+    link: AmiLink,
+    metrics: Arc<PbxMetrics>,
+    /// Some while a resync runs: the events that arrived meanwhile.
+    holding: Option<Vec<Held>>,
+    /// Which connection of the link the resync belongs to.
+    resync_connection: u64,
+    retry_delay: Duration,
+    span: tracing::Span,
+}
+
+impl PbxRouter {
+    pub fn new(pbx: PbxId, link: AmiLink, tenants: Vec<TenantRoute>, metrics: Arc<PbxMetrics>) -> Self {
+        let routing = Routing::new(tenants.iter().map(|t| t.route.clone()).collect());
+        PbxRouter {
+            pbx,
+            tenants: tenants.into_iter().map(|t| t.addr).collect(),
+            routing,
+            link,
+            metrics,
+            holding: None,
+            resync_connection: 0,
+            retry_delay: Duration::from_secs(1),
+            span: tracing::info_span!("pbx.router", pbx.id = %pbx),
+        }
+    }
+
+    /// The link this router owns.
+    pub fn link(&self) -> &AmiLink {
+        &self.link
+    }
+
+    fn forward(&mut self, events: Vec<Message>, received: Instant) {
+        if self.tenants.is_empty() {
+            PbxMetrics::add(&self.metrics.events_unrouted, events.len() as u64);
+            return;
+        }
+        let mut routed = Vec::with_capacity(events.len());
+        let total = events.len() as u64;
+        for m in events {
+            self.routing.route(m, &mut routed);
+        }
+        PbxMetrics::add(&self.metrics.events_routed, routed.len() as u64);
+        PbxMetrics::add(&self.metrics.events_unrouted, total.saturating_sub(routed.len() as u64));
+        if self.tenants.len() == 1 {
+            let events: Vec<Message> = routed.into_iter().map(|(_, m)| m).collect();
+            if let Some(t) = self.tenants.first() {
+                if !events.is_empty() {
+                    t.do_send(TenantEvents { events, received });
+                }
+            }
+            return;
+        }
+        let mut per: Vec<Vec<Message>> = vec![Vec::new(); self.tenants.len()];
+        for (i, m) in routed {
+            if let Some(list) = per.get_mut(i) {
+                list.push(m);
+            }
+        }
+        for (i, events) in per.into_iter().enumerate() {
+            if let (false, Some(t)) = (events.is_empty(), self.tenants.get(i)) {
+                t.do_send(TenantEvents { events, received });
+            }
+        }
+    }
+
+    fn start_resync(&mut self, kind: ConnectKind, link: AmiLink, ctx: &mut Context<Self>) {
+        self.holding = Some(Vec::new());
+        let connection = link.status().connection;
+        self.resync_connection = connection;
+        let l = link.clone();
+        let fut = async move {
+            // QueueStatus first: its answer marks the earliest point replayed (see below).
+            let queues = l.send(action::queue_status(None, None)).await?;
+            let channels = l.send(action::core_show_channels()).await?;
+            let devices = l.send(action::device_state_list()).await?;
+            Ok::<_, AmiError>((queues, channels, devices))
+        };
+        ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
+            if act.resync_connection != connection {
+                return;
+            }
+            match result {
+                Ok((queues, channels, devices)) => {
+                    let replay_from = queues.event_seq;
+                    act.finish_resync(kind, link, queues.items, channels.items, devices.items, replay_from);
+                }
+                Err(AmiError::Disconnected) | Err(AmiError::NotConnected) => {
+                    // The link dropped; the next Connected starts over.
+                    act.holding = None;
+                }
+                Err(e) => {
+                    PbxMetrics::add(&act.metrics.resync_failures, 1);
+                    tracing::warn!(parent: &act.span, error = %e, "resync failed; retrying");
+                    let delay = act.retry_delay;
+                    ctx.run_later(delay, move |act, ctx| act.start_resync(kind, link, ctx));
+                }
+            }
+        }));
+    }
+
+    fn finish_resync(
+        &mut self,
+        kind: ConnectKind,
+        link: AmiLink,
+        queue_items: Vec<Message>,
+        channels: Vec<Message>,
+        devices: Vec<Message>,
+        replay_from: u64,
+    ) {
+        let n = self.tenants.len().max(1);
+        let mut snaps: Vec<Snapshot> = (0..n).map(|_| Snapshot::default()).collect();
+        self.routing.reset();
+        for m in queue_items {
+            if let Some(i) = self.routing.claim_item(&m) {
+                // A caller waiting in a tenant's queue claims its channel for that tenant.
+                if let Some(uid) = m.get("Uniqueid") {
+                    self.routing.claim_channel(uid, None, i);
+                }
+                if let Some(s) = snaps.get_mut(i) {
+                    s.queue_status.push(m);
+                }
+            }
+        }
+        // Channels of one call go together: claim by any channel of the call.
+        let mut unclaimed = Vec::new();
+        for m in channels {
+            match self.routing.claim_item(&m) {
+                Some(i) => {
+                    if let (Some(u), l) = (m.get("Uniqueid"), m.get("Linkedid")) {
+                        self.routing.claim_channel(u, l, i);
+                    }
+                    if let Some(s) = snaps.get_mut(i) {
+                        s.channels.push(m);
+                    }
+                }
+                None => unclaimed.push(m),
+            }
+        }
+        for m in unclaimed {
+            if let Some(i) = self.routing.claim_item(&m) {
+                if let Some(s) = snaps.get_mut(i) {
+                    s.channels.push(m);
+                }
+            }
+        }
+        for m in devices {
+            if let Some(i) = self.routing.claim_item(&m) {
+                if let Some(s) = snaps.get_mut(i) {
+                    s.devices.push(m);
+                }
+            }
+        }
+        match kind {
+            ConnectKind::Restarted => {
+                PbxMetrics::add(&self.metrics.resyncs_restarted, 1);
+                tracing::warn!(parent: &self.span, "Asterisk restarted (its startup time changed): state rebuilt, Mayday's pauses re-applied");
+            }
+            ConnectKind::Reconnected => {
+                PbxMetrics::add(&self.metrics.resyncs_reconnected, 1);
+                tracing::info!(parent: &self.span, "link came back (same Asterisk): state rebuilt from the PBX");
+            }
+            ConnectKind::First => tracing::info!(parent: &self.span, "link up: state loaded from the PBX"),
+        }
+        for (t, snapshot) in self.tenants.iter().zip(snaps) {
+            t.do_send(TenantResync { kind, snapshot, link: link.clone() });
+        }
+        // Events from the first answer on happened after (or while) Asterisk answered:
+        // replaying them over the snapshots gives the present. Earlier ones are in the
+        // snapshots already.
+        let held = self.holding.take().unwrap_or_default();
+        for h in held {
+            let events: Vec<Message> = h
+                .events
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| h.first_seq + *i as u64 >= replay_from)
+                .map(|(_, m)| m)
+                .collect();
+            if !events.is_empty() {
+                self.forward(events, h.received);
+            }
+        }
+    }
+}
+
+impl Actor for PbxRouter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(usize::MAX >> 4);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.link.stop();
+        Running::Stop
+    }
+}
+
+impl Handler<AmiEvents> for PbxRouter {
+    type Result = ();
+
+    fn handle(&mut self, batch: AmiEvents, _: &mut Context<Self>) {
+        let received = Instant::now();
+        if let Some(held) = self.holding.as_mut() {
+            held.push(Held { first_seq: batch.first_seq, events: batch.events, received });
+            return;
+        }
+        self.forward(batch.events, received);
+    }
+}
+
+impl Handler<LinkEvent> for PbxRouter {
+    type Result = ();
+
+    fn handle(&mut self, ev: LinkEvent, ctx: &mut Context<Self>) {
+        match ev {
+            LinkEvent::Connected { kind, startup, link, .. } => {
+                tracing::info!(parent: &self.span, kind = ?kind, startup = %startup, "PBX link connected; resyncing");
+                self.start_resync(kind, link, ctx);
+            }
+            LinkEvent::Disconnected { reason, .. } => {
+                tracing::warn!(parent: &self.span, reason = %reason, "PBX link down");
+                self.holding = None;
+                self.resync_connection = 0;
+                for t in &self.tenants {
+                    t.do_send(TenantLinkDown);
+                }
+            }
+            LinkEvent::AuthFailed { reason, .. } => {
+                tracing::error!(parent: &self.span, reason = %reason, "the PBX refused Mayday's AMI login; check the PBX's AMI user and secret");
+            }
+        }
+    }
+}
+
+impl Handler<SetTenants> for PbxRouter {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetTenants, ctx: &mut Context<Self>) {
+        let routes: Vec<Route> = msg.0.iter().map(|t| t.route.clone()).collect();
+        let changed = routes != self.routing.routes() || msg.0.iter().map(|t| &t.addr).ne(self.tenants.iter());
+        if !changed {
+            return;
+        }
+        self.routing = Routing::new(routes);
+        self.tenants = msg.0.into_iter().map(|t| t.addr).collect();
+        // New tenants start empty: a resync gives every tenant of the PBX the truth again.
+        if self.link.status().state == crate::ami::LinkState::Connected {
+            tracing::info!(parent: &self.span, pbx.id = %self.pbx, "tenants of the PBX changed; resyncing");
+            let link = self.link.clone();
+            self.start_resync(ConnectKind::Reconnected, link, ctx);
+        }
+    }
+}
+
+impl Handler<StopRouter> for PbxRouter {
+    type Result = ();
+
+    fn handle(&mut self, _: StopRouter, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,548 @@
+//! The tenant actor: receives its PBX's events (routed by the PBX router), keeps the call
+//! registry through [`TenantState`], feeds its queue and agent actors in batches, caches
+//! their snapshots for the REST API and the push layer, and owns the pauses Mayday keeps
+//! (stored, sent to Asterisk with `QueuePause`, re-applied after an Asterisk restart).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::state::{Effect, Snapshot, TenantState};
+use crate::ami::{action, AmiError, AmiLink, ConnectKind, Message};
+use crate::live::agent::actor::{AgentActor, AgentFacts, AgentRollDay, AgentUpdated, SetMaydayPause};
+use crate::live::agent::state::{AgentSnapshot, AgentState};
+use crate::live::calls::LiveCall;
+use crate::live::facts::{AgentFact, QueueFact};
+use crate::live::ids::{now_ms, AgentId, Millis, TenantId};
+use crate::live::metrics::TenantMetrics;
+use crate::live::queue::actor::{QueueActor, QueueFacts, QueueUpdated, RollDay, SetQueueSettings};
+use crate::live::queue::state::{QueueSnapshot, QueueState};
+use crate::live::spec::{PauseState, TenantSpec};
+use crate::live::store::LiveStore;
+
+/// Timers of the live actors.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveTimings {
+    /// Counters are persisted this long after they change (changes in between coalesce).
+    pub persist_after: Duration,
+    /// How often the tenant checks for a new day in its time zone.
+    pub day_check: Duration,
+    /// How long a pause Mayday sent waits for Asterisk's confirming events.
+    pub pause_confirm: Duration,
+}
+
+impl Default for LiveTimings {
+    fn default() -> Self {
+        LiveTimings {
+            persist_after: Duration::from_millis(500),
+            day_check: Duration::from_secs(30),
+            pause_confirm: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Events of the tenant's PBX, in wire order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TenantEvents {
+    pub events: Vec<Message>,
+    pub received: Instant,
+}
+
+/// The link is up after a (re)connect: rebuild from what Asterisk answered.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TenantResync {
+    pub kind: ConnectKind,
+    pub snapshot: Snapshot,
+    pub link: AmiLink,
+}
+
+/// The link went down (calls stay as they were until the next resync).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TenantLinkDown;
+
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<QueueSnapshot>>")]
+pub struct GetQueues;
+
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<AgentSnapshot>>")]
+pub struct GetAgents;
+
+#[derive(Message)]
+#[rtype(result = "Vec<LiveCall>")]
+pub struct GetCalls;
+
+/// Pause (`Some`) or unpause (`None`) an agent, as Mayday.
+#[derive(Message)]
+#[rtype(result = "Result<PauseOutcome, PauseError>")]
+pub struct SetPause {
+    pub agent: AgentId,
+    pub pause: Option<PauseState>,
+}
+
+/// What a pause request did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PauseOutcome {
+    pub agent: AgentId,
+    pub paused: bool,
+    pub reason: Option<String>,
+    /// Member interfaces Asterisk acknowledged (`QueuePause`).
+    pub applied_to: Vec<String>,
+    /// False while the PBX link is down: it is sent when the link is back.
+    pub applied: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PauseError {
+    #[error("no such agent")]
+    UnknownAgent,
+    #[error(transparent)]
+    Ami(#[from] AmiError),
+}
+
+/// The tenant's configuration changed (agents, queue settings).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateSpec(pub Arc<TenantSpec>);
+
+/// Stop the tenant and its actors.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopTenant;
+
+pub struct TenantActor {
+    state: TenantState,
+    store: Arc<dyn LiveStore>,
+    timings: LiveTimings,
+    metrics: Arc<TenantMetrics>,
+    queues: BTreeMap<String, Addr<QueueActor>>,
+    agents: HashMap<AgentId, Addr<AgentActor>>,
+    queue_snaps: BTreeMap<String, Arc<QueueSnapshot>>,
+    agent_snaps: BTreeMap<AgentId, Arc<AgentSnapshot>>,
+    link: Option<AmiLink>,
+    /// Mayday's pauses (what is re-applied).
+    desired: HashMap<AgentId, PauseState>,
+    /// Queues each agent is paused in, as Asterisk last said.
+    paused_in: HashMap<AgentId, BTreeMap<String, String>>,
+    /// Pauses Mayday sent and is waiting to see confirmed: (paused, until).
+    expecting: HashMap<AgentId, (bool, Millis)>,
+    /// Pauses changed while the link was down: pushed at the next resync.
+    unapplied: HashSet<AgentId>,
+    today: chrono::NaiveDate,
+    span: tracing::Span,
+}
+
+fn today_in(tz: chrono_tz::Tz) -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+impl TenantActor {
+    pub fn new(
+        spec: Arc<TenantSpec>,
+        store: Arc<dyn LiveStore>,
+        timings: LiveTimings,
+        metrics: Arc<TenantMetrics>,
+    ) -> Self {
+        let desired = spec.agents.iter().filter_map(|a| Some((a.id, a.pause.clone()?))).collect();
+        let span = tracing::info_span!("tenant", tenant.id = spec.id.0, tenant.slug = %spec.slug);
+        TenantActor {
+            today: today_in(spec.timezone),
+            state: TenantState::new(spec),
+            store,
+            timings,
+            metrics,
+            queues: BTreeMap::new(),
+            agents: HashMap::new(),
+            queue_snaps: BTreeMap::new(),
+            agent_snaps: BTreeMap::new(),
+            link: None,
+            desired,
+            paused_in: HashMap::new(),
+            expecting: HashMap::new(),
+            unapplied: HashSet::new(),
+            span,
+        }
+    }
+
+    fn tenant(&self) -> TenantId {
+        self.state.spec().id
+    }
+
+    fn queue_actor(&mut self, name: &str, ctx: &mut Context<Self>) -> Addr<QueueActor> {
+        if let Some(a) = self.queues.get(name) {
+            return a.clone();
+        }
+        let spec = self.state.spec().clone();
+        let settings = spec.queue_settings.get(name).cloned().unwrap_or_default();
+        let mut qs = QueueState::new(name, &spec.name_prefix, settings, self.today);
+        if let Some((day, counters)) = spec.queue_counters.get(name) {
+            qs.restore(*day, counters.clone());
+        }
+        self.queue_snaps.insert(name.to_string(), Arc::new(qs.snapshot()));
+        let actor =
+            QueueActor::new(spec.id, qs, ctx.address().recipient(), self.store.clone(), self.timings.persist_after);
+        let addr = actor.start();
+        self.queues.insert(name.to_string(), addr.clone());
+        addr
+    }
+
+    fn start_agents(&mut self, ctx: &mut Context<Self>) {
+        let spec = self.state.spec().clone();
+        let now = now_ms();
+        for a in &spec.agents {
+            if self.agents.contains_key(&a.id) {
+                continue;
+            }
+            let st = AgentState::new(a, spec.device_of(&a.extension), self.today, now);
+            self.agent_snaps.insert(a.id, Arc::new(st.snapshot()));
+            let actor =
+                AgentActor::new(spec.id, st, ctx.address().recipient(), self.store.clone(), self.timings.persist_after);
+            self.agents.insert(a.id, actor.start());
+        }
+    }
+
+    /// Sends each actor its facts in one message.
+    fn dispatch(&mut self, effects: Vec<Effect>, now: Millis, ctx: &mut Context<Self>) {
+        let mut per_queue: BTreeMap<String, Vec<QueueFact>> = BTreeMap::new();
+        let mut per_agent: HashMap<AgentId, Vec<AgentFact>> = HashMap::new();
+        for e in effects {
+            match e {
+                Effect::Queue(q, f) => per_queue.entry(q).or_default().push(f),
+                Effect::Agent(a, f) => {
+                    self.observe_pause(a, &f, now);
+                    per_agent.entry(a).or_default().push(f);
+                }
+            }
+        }
+        for (q, facts) in per_queue {
+            self.queue_actor(&q, ctx).do_send(QueueFacts(facts));
+        }
+        for (a, facts) in per_agent {
+            if let Some(addr) = self.agents.get(&a) {
+                addr.do_send(AgentFacts(facts, now));
+            }
+        }
+    }
+
+    /// Tracks where Asterisk says an agent is paused, and adopts a pause changed outside
+    /// Mayday (a phone feature code) unless it is the one Mayday is waiting for.
+    fn observe_pause(&mut self, agent: AgentId, fact: &AgentFact, now: Millis) {
+        let paused_in = self.paused_in.entry(agent).or_default();
+        match fact {
+            AgentFact::Member(m) => {
+                if m.paused {
+                    paused_in.insert(m.queue.clone(), m.reason.clone());
+                } else {
+                    paused_in.remove(&m.queue);
+                }
+            }
+            AgentFact::MemberRemoved { queue } => {
+                paused_in.remove(queue);
+            }
+            AgentFact::Resync { members, .. } => {
+                *paused_in = members.iter().filter(|m| m.paused).map(|m| (m.queue.clone(), m.reason.clone())).collect();
+                return;
+            }
+            _ => return,
+        }
+        let asterisk_paused = paused_in.values().next().cloned();
+        if let Some((expected, until)) = self.expecting.get(&agent).copied() {
+            if until > now {
+                if asterisk_paused.is_some() == expected {
+                    self.expecting.remove(&agent);
+                }
+                return;
+            }
+            self.expecting.remove(&agent);
+        }
+        let wanted = self.desired.contains_key(&agent);
+        if asterisk_paused.is_some() != wanted {
+            let pause = asterisk_paused.map(|reason| PauseState { reason, since_ms: now });
+            tracing::info!(parent: &self.span, agent.id = agent.0, paused = pause.is_some(), "pause changed on the PBX; Mayday adopts it");
+            self.remember_pause(agent, pause);
+        }
+    }
+
+    fn remember_pause(&mut self, agent: AgentId, pause: Option<PauseState>) {
+        match &pause {
+            Some(p) => {
+                self.desired.insert(agent, p.clone());
+            }
+            None => {
+                self.desired.remove(&agent);
+            }
+        }
+        let fut = self.store.save_pause(self.tenant(), agent, pause.as_ref());
+        actix::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing::warn!(agent.id = agent.0, error = %e, "could not store the pause");
+            }
+        });
+        if let Some(addr) = self.agents.get(&agent) {
+            addr.do_send(SetMaydayPause(pause));
+        }
+    }
+
+    /// Sends Mayday's pause of `agent` to Asterisk, one `QueuePause` per member interface.
+    fn push_pause(
+        &mut self,
+        agent: AgentId,
+    ) -> Option<impl std::future::Future<Output = Result<Vec<String>, AmiError>> + 'static> {
+        let link = self.link.clone()?;
+        let interfaces = self.state.interfaces_of(agent);
+        let pause = self.desired.get(&agent).cloned();
+        let until = now_ms() + i64::try_from(self.timings.pause_confirm.as_millis()).unwrap_or(5_000);
+        if !interfaces.is_empty() {
+            self.expecting.insert(agent, (pause.is_some(), until));
+        }
+        Some(async move {
+            let mut applied = Vec::new();
+            for iface in interfaces {
+                let reason = pause.as_ref().map(|p| p.reason.as_str());
+                link.send(action::queue_pause(&iface, pause.is_some(), None, reason)).await?;
+                applied.push(iface);
+            }
+            Ok(applied)
+        })
+    }
+
+    fn roll_day_if_needed(&mut self) {
+        let today = today_in(self.state.spec().timezone);
+        if today == self.today {
+            return;
+        }
+        self.today = today;
+        tracing::info!(parent: &self.span, day = %today, "a new day: today's counters start again");
+        for q in self.queues.values() {
+            q.do_send(RollDay(today));
+        }
+        for a in self.agents.values() {
+            a.do_send(AgentRollDay(today));
+        }
+    }
+}
+
+impl Actor for TenantActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(usize::MAX >> 4);
+        self.start_agents(ctx);
+        let names: Vec<String> =
+            self.state.spec().queue_settings.keys().chain(self.state.spec().queue_counters.keys()).cloned().collect();
+        for q in names {
+            self.queue_actor(&q, ctx);
+        }
+        ctx.run_interval(self.timings.day_check, |act, _| act.roll_day_if_needed());
+        tracing::info!(parent: &self.span, agents = self.agents.len(), "tenant live state started");
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        for q in self.queues.values() {
+            q.do_send(StopActor);
+        }
+        for a in self.agents.values() {
+            a.do_send(StopActor);
+        }
+        Running::Stop
+    }
+}
+
+/// Stops a child actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopActor;
+
+impl Handler<StopActor> for QueueActor {
+    type Result = ();
+    fn handle(&mut self, _: StopActor, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<StopActor> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, _: StopActor, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<TenantEvents> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TenantEvents, ctx: &mut Context<Self>) {
+        self.metrics.observe_lag(msg.received.elapsed());
+        self.metrics.add_events(msg.events.len());
+        let now = now_ms();
+        let mut effects = Vec::new();
+        let mut calls_changed = false;
+        for m in &msg.events {
+            calls_changed |= self.state.apply(m, now, &mut effects);
+        }
+        if calls_changed {
+            self.metrics.bump_calls_version();
+        }
+        self.dispatch(effects, now, ctx);
+    }
+}
+
+impl Handler<TenantResync> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TenantResync, ctx: &mut Context<Self>) {
+        let _enter = self.span.clone().entered();
+        let now = now_ms();
+        let before = self.state.calls.calls.len();
+        let queues: Vec<String> = self.queues.keys().cloned().collect();
+        let agents: Vec<AgentId> = self.agents.keys().copied().collect();
+        let effects = self.state.resync(&msg.snapshot, &queues, &agents, now);
+        let after = self.state.calls.calls.len();
+        self.link = Some(msg.link);
+        self.metrics.bump_calls_version();
+        self.metrics.count_resync(msg.kind);
+        tracing::info!(kind = ?msg.kind, calls_before = before, calls_after = after, "resynced from the PBX");
+        self.dispatch(effects, now, ctx);
+        // Pauses: after an Asterisk restart (or for changes made while the link was down)
+        // Mayday's pause is pushed; otherwise what Asterisk says was adopted above.
+        let push: Vec<AgentId> = if msg.kind == ConnectKind::Restarted {
+            self.agents
+                .keys()
+                .copied()
+                .filter(|a| self.desired.contains_key(a) || self.paused_in.get(a).is_some_and(|p| !p.is_empty()))
+                .collect()
+        } else {
+            self.unapplied.drain().collect()
+        };
+        for agent in push {
+            let desired_paused = self.desired.contains_key(&agent);
+            let asterisk_paused = self.paused_in.get(&agent).is_some_and(|p| !p.is_empty());
+            if desired_paused == asterisk_paused && msg.kind != ConnectKind::Restarted {
+                continue;
+            }
+            if let Some(fut) = self.push_pause(agent) {
+                let span = self.span.clone();
+                actix::spawn(async move {
+                    match fut.await {
+                        Ok(ifaces) if !ifaces.is_empty() => {
+                            tracing::info!(parent: &span, agent.id = agent.0, interfaces = ifaces.len(), paused = desired_paused, "re-applied Mayday's pause")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(parent: &span, agent.id = agent.0, error = %e, "could not re-apply the pause")
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl Handler<TenantLinkDown> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, _: TenantLinkDown, _: &mut Context<Self>) {
+        self.link = None;
+    }
+}
+
+impl Handler<QueueUpdated> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: QueueUpdated, _: &mut Context<Self>) {
+        self.queue_snaps.insert(msg.0.asterisk_name.clone(), msg.0);
+    }
+}
+
+impl Handler<AgentUpdated> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AgentUpdated, _: &mut Context<Self>) {
+        self.agent_snaps.insert(msg.0.id, msg.0);
+    }
+}
+
+impl Handler<GetQueues> for TenantActor {
+    type Result = MessageResult<GetQueues>;
+
+    fn handle(&mut self, _: GetQueues, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.queue_snaps.values().cloned().collect())
+    }
+}
+
+impl Handler<GetAgents> for TenantActor {
+    type Result = MessageResult<GetAgents>;
+
+    fn handle(&mut self, _: GetAgents, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.agent_snaps.values().cloned().collect())
+    }
+}
+
+impl Handler<GetCalls> for TenantActor {
+    type Result = MessageResult<GetCalls>;
+
+    fn handle(&mut self, _: GetCalls, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.state.calls.views())
+    }
+}
+
+impl Handler<SetPause> for TenantActor {
+    type Result = ResponseFuture<Result<PauseOutcome, PauseError>>;
+
+    fn handle(&mut self, msg: SetPause, _: &mut Context<Self>) -> Self::Result {
+        if !self.agents.contains_key(&msg.agent) {
+            return Box::pin(async { Err(PauseError::UnknownAgent) });
+        }
+        let agent = msg.agent;
+        let paused = msg.pause.is_some();
+        let reason = msg.pause.as_ref().map(|p| p.reason.clone());
+        self.remember_pause(agent, msg.pause);
+        match self.push_pause(agent) {
+            Some(fut) => Box::pin(async move {
+                let applied_to = fut.await?;
+                Ok(PauseOutcome { agent, paused, reason, applied_to, applied: true })
+            }),
+            None => {
+                self.unapplied.insert(agent);
+                Box::pin(
+                    async move { Ok(PauseOutcome { agent, paused, reason, applied_to: Vec::new(), applied: false }) },
+                )
+            }
+        }
+    }
+}
+
+impl Handler<UpdateSpec> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: UpdateSpec, ctx: &mut Context<Self>) {
+        let spec = msg.0;
+        let gone: Vec<AgentId> =
+            self.agents.keys().copied().filter(|a| !spec.agents.iter().any(|s| s.id == *a)).collect();
+        for a in gone {
+            if let Some(addr) = self.agents.remove(&a) {
+                addr.do_send(StopActor);
+            }
+            self.agent_snaps.remove(&a);
+        }
+        for (q, s) in &spec.queue_settings {
+            if let Some(addr) = self.queues.get(q) {
+                addr.do_send(SetQueueSettings(s.clone()));
+            }
+        }
+        self.state.set_spec(spec);
+        self.start_agents(ctx);
+    }
+}
+
+impl Handler<StopTenant> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopTenant, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,8 @@
+//! A tenant: the translation of its AMI events into calls and facts (`state`), and the
+//! actor that owns them and its queue and agent actors (`actor`).
+
+pub mod actor;
+pub mod state;
+
+pub use actor::TenantActor;
+pub use state::{Effect, Snapshot, TenantState};

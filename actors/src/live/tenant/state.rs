@@ -1,0 +1,912 @@
+//! A tenant's event translation: AMI events in, the call registry kept, and facts out for
+//! its queues and agents. Plain data, no actors: unit tests feed it messages.
+//!
+//! Queue members map to agents by `StateInterface`, then `Interface`, then `MemberName`;
+//! endpoints map to agents by extension, the tenant's name prefix stripped
+//! (`PJSIP/acme-1001` -> `1001`). A true abandon is a caller whose hangup was requested
+//! before `QueueCallerAbandon` (asterisk.md gotcha 12); other unanswered exits are timeouts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::super::calls::{Call, CallRegistry, CallState, Channel};
+use super::super::facts::{
+    AgentCall, AgentFact, CallKind, DeviceState, MemberInfo, Membership, QueueFact, QueueParamsInfo, WaitingCaller,
+};
+use super::super::ids::{AgentId, Millis};
+use super::super::spec::{QueueSettings, TenantSpec};
+use crate::ami::event::{
+    channel_device, device_resource, AgentEvent, ChannelBlock, ChannelState, DialEvent, QueueMemberEvent, TypedEvent,
+};
+use crate::ami::message::Message;
+
+/// A fact for one actor of the tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Queue(String, QueueFact),
+    Agent(AgentId, AgentFact),
+}
+
+/// What a resync asked Asterisk for, as raw list items.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// QueueParams, QueueMember and QueueEntry items of QueueStatus.
+    pub queue_status: Vec<Message>,
+    /// CoreShowChannel items.
+    pub channels: Vec<Message>,
+    /// DeviceStateChange items of DeviceStateList.
+    pub devices: Vec<Message>,
+}
+
+/// A queue member as the translation needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MemberRef {
+    agent: Option<AgentId>,
+    /// The interface as Asterisk spells it.
+    interface: String,
+    state_interface: String,
+    member_name: String,
+    /// The member's own wrap-up, seconds.
+    wrapup_secs: u64,
+}
+
+/// The tenant's view of its PBX traffic.
+#[derive(Debug)]
+pub struct TenantState {
+    spec: Arc<TenantSpec>,
+    pub calls: CallRegistry,
+    by_extension: HashMap<String, AgentId>,
+    by_name: HashMap<String, AgentId>,
+    /// (queue, lowercase interface) -> what we know of that member.
+    members: HashMap<(String, String), MemberRef>,
+    settings: HashMap<String, QueueSettings>,
+}
+
+impl TenantState {
+    pub fn new(spec: Arc<TenantSpec>) -> Self {
+        let by_extension = spec.agents.iter().map(|a| (a.extension.to_ascii_lowercase(), a.id)).collect();
+        let by_name = spec.agents.iter().map(|a| (a.name.to_ascii_lowercase(), a.id)).collect();
+        let settings = spec.queue_settings.clone();
+        TenantState { spec, calls: CallRegistry::default(), by_extension, by_name, members: HashMap::new(), settings }
+    }
+
+    pub fn spec(&self) -> &Arc<TenantSpec> {
+        &self.spec
+    }
+
+    /// A changed spec (agents added or removed, settings): calls and members are kept,
+    /// members are mapped to agents again.
+    pub fn set_spec(&mut self, spec: Arc<TenantSpec>) {
+        let mut next = TenantState::new(spec);
+        next.calls = std::mem::take(&mut self.calls);
+        next.members = std::mem::take(&mut self.members);
+        let remapped: Vec<((String, String), Option<AgentId>)> = next
+            .members
+            .iter()
+            .map(|(k, m)| (k.clone(), next.agent_of_member(&m.state_interface, &m.interface, &m.member_name)))
+            .collect();
+        for (k, agent) in remapped {
+            if let Some(m) = next.members.get_mut(&k) {
+                m.agent = agent;
+            }
+        }
+        *self = next;
+    }
+
+    pub fn set_queue_settings(&mut self, queue: &str, settings: QueueSettings) {
+        self.settings.insert(queue.to_string(), settings);
+    }
+
+    /// The agent behind a device or a member string (`PJSIP/acme-1001`, `Local/1001@ctx/n`,
+    /// `hint:1001@ctx`, `1001`).
+    pub fn agent_of(&self, name: &str) -> Option<AgentId> {
+        let trimmed = name.trim().trim_end_matches("/n");
+        let resource = device_resource(trimmed);
+        let resource = resource.strip_prefix("hint:").unwrap_or(resource);
+        let ext = resource.strip_prefix(self.spec.name_prefix.as_str()).unwrap_or(resource);
+        self.by_extension.get(&ext.to_ascii_lowercase()).copied()
+    }
+
+    /// The agent of a queue member: by StateInterface, then Interface, then MemberName.
+    pub fn agent_of_member(&self, state_interface: &str, interface: &str, member_name: &str) -> Option<AgentId> {
+        self.agent_of(state_interface)
+            .or_else(|| self.agent_of(interface))
+            .or_else(|| self.by_name.get(&member_name.to_ascii_lowercase()).copied())
+            .or_else(|| self.by_extension.get(&member_name.to_ascii_lowercase()).copied())
+    }
+
+    fn member_key(queue: &str, interface: &str) -> (String, String) {
+        (queue.to_string(), interface.to_ascii_lowercase())
+    }
+
+    fn resolve_member(&self, queue: &str, interface: &str) -> Option<AgentId> {
+        match self.members.get(&Self::member_key(queue, interface)) {
+            Some(m) => m.agent,
+            None => self.agent_of(interface),
+        }
+    }
+
+    /// The wrap-up a member of `queue` gets after a call.
+    fn wrapup_for(&self, queue: &str, interface: &str) -> u64 {
+        let own = self.members.get(&Self::member_key(queue, interface)).map(|m| m.wrapup_secs).unwrap_or(0);
+        self.settings.get(queue).and_then(|s| s.wrapup_secs).unwrap_or(own)
+    }
+
+    fn member_info(&mut self, e: &QueueMemberEvent<'_>) -> MemberInfo {
+        let agent = self.agent_of_member(e.state_interface, e.interface, e.member_name);
+        let member = MemberRef {
+            agent,
+            interface: e.interface.to_string(),
+            state_interface: e.state_interface.to_string(),
+            member_name: e.member_name.to_string(),
+            wrapup_secs: e.wrapup_time_secs,
+        };
+        self.members.insert(Self::member_key(e.queue, e.interface), member);
+        MemberInfo {
+            interface: e.interface.to_string(),
+            state_interface: e.state_interface.to_string(),
+            member_name: e.member_name.to_string(),
+            membership: e.membership.to_string(),
+            penalty: e.penalty,
+            calls_taken: e.calls_taken,
+            last_call: e.last_call,
+            in_call: e.in_call,
+            status: DeviceState::from_code(e.status),
+            paused: e.paused,
+            paused_reason: e.paused_reason.to_string(),
+            wrapup_secs: e.wrapup_time_secs,
+            agent,
+        }
+    }
+
+    /// The interfaces an agent is a queue member through, as Asterisk spells them (for
+    /// QueuePause).
+    pub fn interfaces_of(&self, agent: AgentId) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self.members.values().filter(|m| m.agent == Some(agent)) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&m.interface)) {
+                out.push(m.interface.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    // ---- channels -------------------------------------------------------------------
+
+    /// Makes sure the channel of an event is known and on the right call; `None` for a
+    /// channel that already hung up (late events never resurrect one).
+    fn touch(&mut self, b: &ChannelBlock<'_>, now: Millis) -> Option<String> {
+        if self.calls.is_dead(b.uniqueid) {
+            return None;
+        }
+        match self.calls.channel_mut(b.uniqueid) {
+            Some(ch) => {
+                ch.update(b);
+                if ch.linkedid != b.linkedid {
+                    self.calls.relink(b.uniqueid, b.linkedid);
+                }
+            }
+            None => {
+                self.calls.add_channel(Channel::from_block(b, now));
+            }
+        }
+        Some(b.uniqueid.to_string())
+    }
+
+    fn call_mut(&mut self, uniqueid: &str) -> Option<&mut Call> {
+        self.calls.call_of_channel_mut(uniqueid)
+    }
+
+    fn agent_call(call: &Call, party: Option<String>, since: Millis) -> AgentCall {
+        AgentCall {
+            linkedid: call.linkedid.clone(),
+            kind: call.kind,
+            queue: call.queue.clone(),
+            party,
+            since_ms: since,
+        }
+    }
+
+    /// Applies one event. Returns true when the call list changed.
+    pub fn apply(&mut self, msg: &Message, now: Millis, out: &mut Vec<Effect>) -> bool {
+        match TypedEvent::parse(msg) {
+            TypedEvent::Newchannel(e) => self.touch(&e.channel, now).is_some(),
+            TypedEvent::Newstate(e) | TypedEvent::NewCallerid(e) | TypedEvent::NewConnectedLine(e) => {
+                self.touch(&e.channel, now);
+                false
+            }
+            TypedEvent::HangupRequest(h) | TypedEvent::SoftHangupRequest(h) => {
+                if self.touch(&h.channel, now).is_some() {
+                    if let Some(ch) = self.calls.channel_mut(h.channel.uniqueid) {
+                        ch.hangup_requested = true;
+                    }
+                }
+                false
+            }
+            TypedEvent::Hangup(h) => self.on_hangup(&h.channel, now, out),
+            TypedEvent::DialBegin(d) => self.on_dial_begin(&d, now, out),
+            TypedEvent::DialEnd(d) => self.on_dial_end(&d, now, out),
+            TypedEvent::DialState(d) => {
+                self.touch(&d.dest, now);
+                false
+            }
+            TypedEvent::BridgeEnter(b) => {
+                let Some(uid) = self.touch(&b.channel, now) else { return false };
+                if let Some(ch) = self.calls.channel_mut(&uid) {
+                    ch.bridge = Some(b.bridge.uniqueid.to_string());
+                }
+                self.on_bridged(&uid, now, out)
+            }
+            TypedEvent::BridgeLeave(b) => {
+                if let Some(ch) = self.calls.channel_mut(b.channel.uniqueid) {
+                    ch.bridge = None;
+                }
+                false
+            }
+            TypedEvent::BlindTransfer(t) => {
+                self.on_blind_transfer(t.transferer.as_ref(), t.transferee.as_ref(), now, out)
+            }
+            TypedEvent::AttendedTransfer(t) => {
+                self.on_blind_transfer(t.orig_transferer.as_ref(), t.transferee.as_ref(), now, out)
+            }
+            TypedEvent::QueueCallerJoin(e) => {
+                let Some(uid) = self.touch(&e.channel, now) else { return false };
+                let caller = WaitingCaller {
+                    uniqueid: uid.clone(),
+                    linkedid: e.channel.linkedid.to_string(),
+                    channel: e.channel.channel.to_string(),
+                    caller_num: e.channel.caller_id_num.map(str::to_string),
+                    caller_name: e.channel.caller_id_name().map(|n| n.into_owned()),
+                    joined_ms: now,
+                };
+                if let Some(call) = self.call_mut(&uid) {
+                    call.kind = CallKind::Queue;
+                    call.queue = Some(e.queue.to_string());
+                    call.state = CallState::Waiting;
+                    call.queue_joined_ms = Some(now);
+                    call.clear_agent();
+                }
+                out.push(Effect::Queue(e.queue.to_string(), QueueFact::CallerJoined(caller)));
+                true
+            }
+            TypedEvent::QueueCallerLeave(e) => {
+                self.touch(&e.channel, now);
+                out.push(Effect::Queue(
+                    e.queue.to_string(),
+                    QueueFact::CallerLeft { uniqueid: e.channel.uniqueid.to_string() },
+                ));
+                false
+            }
+            TypedEvent::QueueCallerAbandon(e) => {
+                let hung_up = self.calls.channels.get(e.channel.uniqueid).is_some_and(|c| c.hangup_requested)
+                    || self.calls.is_dead(e.channel.uniqueid);
+                let uid = e.channel.uniqueid.to_string();
+                let mut joined = None;
+                if let Some(call) = self.call_mut(&uid) {
+                    joined = call.queue_joined_ms;
+                    if let (CallState::Ringing, Some(agent), Some(iface)) =
+                        (call.state, call.agent, call.agent_interface.clone())
+                    {
+                        let linkedid = call.linkedid.clone();
+                        out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
+                        out.push(Effect::Queue(
+                            e.queue.to_string(),
+                            QueueFact::MemberRinging { interface: iface, ringing: false },
+                        ));
+                    }
+                    call.clear_agent();
+                    call.state = CallState::AfterQueue;
+                }
+                let wait_secs = e.hold_time_secs.unwrap_or_else(|| {
+                    joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0)
+                });
+                out.push(Effect::Queue(
+                    e.queue.to_string(),
+                    QueueFact::CallerAbandoned { uniqueid: uid, wait_secs, hung_up },
+                ));
+                true
+            }
+            TypedEvent::AgentCalled(e) => self.on_agent_called(&e, now, out),
+            TypedEvent::AgentRingNoAnswer(e) | TypedEvent::AgentDump(e) => self.on_agent_ring_ended(&e, out),
+            TypedEvent::AgentConnect(e) => self.on_agent_connect(&e, now, out),
+            TypedEvent::AgentComplete(e) => self.on_agent_complete(&e, out),
+            TypedEvent::QueueMemberStatus(e)
+            | TypedEvent::QueueMemberAdded(e)
+            | TypedEvent::QueueMemberPause(e)
+            | TypedEvent::QueueMemberPenalty(e)
+            | TypedEvent::QueueMemberRinginuse(e)
+            | TypedEvent::QueueMember(e) => {
+                let info = self.member_info(&e);
+                if let Some(agent) = info.agent {
+                    out.push(Effect::Agent(agent, AgentFact::Member(membership(e.queue, &info))));
+                }
+                out.push(Effect::Queue(e.queue.to_string(), QueueFact::Member(info)));
+                false
+            }
+            TypedEvent::QueueMemberRemoved(e) => {
+                let key = Self::member_key(e.queue, e.interface);
+                let agent = self
+                    .members
+                    .remove(&key)
+                    .and_then(|m| m.agent)
+                    .or_else(|| self.agent_of_member(e.state_interface, e.interface, e.member_name));
+                if let Some(agent) = agent {
+                    out.push(Effect::Agent(agent, AgentFact::MemberRemoved { queue: e.queue.to_string() }));
+                }
+                out.push(Effect::Queue(
+                    e.queue.to_string(),
+                    QueueFact::MemberRemoved { interface: e.interface.to_string() },
+                ));
+                false
+            }
+            TypedEvent::QueueParams(p) => {
+                out.push(Effect::Queue(p.queue.to_string(), QueueFact::Params(params(&p))));
+                false
+            }
+            TypedEvent::DeviceStateChange(d) => {
+                if let Some(agent) =
+                    self.agent_of(d.device).filter(|_| d.device.starts_with("PJSIP/") || d.device.starts_with("SIP/"))
+                {
+                    out.push(Effect::Agent(agent, AgentFact::Device(DeviceState::from_text(d.state))));
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn on_hangup(&mut self, b: &ChannelBlock<'_>, now: Millis, out: &mut Vec<Effect>) -> bool {
+        // The agent side of a call that goes on without it (a direct call's agent hangs up
+        // first) frees the agent now.
+        let linkedid = self.calls.channels.get(b.uniqueid).map(|c| c.linkedid.clone());
+        let (removed, ended) = self.calls.remove_channel(b.uniqueid);
+        if removed.is_none() {
+            return false;
+        }
+        if let Some(call) = ended {
+            self.end_agent_side(&call, now, out);
+            return true;
+        }
+        let Some(linkedid) = linkedid else { return false };
+        let Some(call) = self.calls.calls.get_mut(&linkedid) else { return false };
+        if call.agent_channel.as_deref() == Some(b.uniqueid) && call.kind == CallKind::Direct {
+            let snapshot = call.clone();
+            call.clear_agent();
+            call.state = CallState::Dialplan;
+            self.end_agent_side(&snapshot, now, out);
+            return true;
+        }
+        false
+    }
+
+    /// The call is over for its agent: ringing stops, or the conversation ends.
+    fn end_agent_side(&mut self, call: &Call, _now: Millis, out: &mut Vec<Effect>) {
+        let Some(agent) = call.agent else { return };
+        let linkedid = call.linkedid.clone();
+        match call.state {
+            CallState::Ringing if call.kind != CallKind::Outbound => {
+                out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
+                if let (Some(q), Some(i)) = (&call.queue, &call.agent_interface) {
+                    out.push(Effect::Queue(
+                        q.clone(),
+                        QueueFact::MemberRinging { interface: i.clone(), ringing: false },
+                    ));
+                }
+            }
+            _ => {
+                let wrapup = match (&call.queue, &call.agent_interface) {
+                    (Some(q), Some(i)) if call.kind == CallKind::Queue => self.wrapup_for(q, i),
+                    _ => 0,
+                };
+                out.push(Effect::Agent(agent, AgentFact::CallEnded { linkedid, talk_secs: None, wrapup_secs: wrapup }));
+            }
+        }
+    }
+
+    fn on_dial_begin(&mut self, d: &DialEvent<'_>, now: Millis, out: &mut Vec<Effect>) -> bool {
+        let Some(dest) = self.touch(&d.dest, now) else { return false };
+        let Some(caller) = d.caller.as_ref().and_then(|c| self.touch(c, now)) else { return false };
+        let caller_device = channel_device(d.caller.as_ref().map(|c| c.channel).unwrap_or_default()).to_string();
+        let dest_device = channel_device(d.dest.channel).to_string();
+        let caller_agent = self.agent_of(&caller_device).filter(|_| caller_device.starts_with("PJSIP/"));
+        let dest_agent = self.agent_of(&dest_device).filter(|_| dest_device.starts_with("PJSIP/"));
+        let caller_num = d.caller.as_ref().and_then(|c| c.caller_id_num).map(str::to_string);
+        let dialed = d
+            .dial_string
+            .map(|s| s.split('@').next().unwrap_or(s).to_string())
+            .or_else(|| d.dest.connected_line_num.map(str::to_string));
+        let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        if call.kind == CallKind::Queue {
+            // app_queue's own legs: AgentCalled says who rings.
+            return false;
+        }
+        let is_caller = call.caller == caller;
+        if let (Some(agent), true) = (caller_agent, is_caller) {
+            call.kind = CallKind::Outbound;
+            call.agent = Some(agent);
+            call.agent_interface = Some(caller_device);
+            call.agent_channel = Some(dest);
+            call.state = CallState::Ringing;
+            let c = Self::agent_call(call, dialed, now);
+            out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
+        } else if let Some(agent) = dest_agent {
+            call.kind = CallKind::Direct;
+            call.agent = Some(agent);
+            call.agent_interface = Some(dest_device);
+            call.agent_channel = Some(dest);
+            call.state = CallState::Ringing;
+            let c = Self::agent_call(call, caller_num, now);
+            out.push(Effect::Agent(agent, AgentFact::Ringing(c)));
+        } else if call.state == CallState::Dialplan {
+            call.state = CallState::Ringing;
+            call.agent_channel = Some(dest);
+        }
+        true
+    }
+
+    fn on_dial_end(&mut self, d: &DialEvent<'_>, now: Millis, out: &mut Vec<Effect>) -> bool {
+        self.touch(&d.dest, now);
+        let Some(caller) = d.caller.as_ref().map(|c| c.uniqueid.to_string()) else { return false };
+        let party = call_party(&self.calls, &caller);
+        let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        if call.kind == CallKind::Queue {
+            return false;
+        }
+        if d.dial_status.is_some_and(|s| s.eq_ignore_ascii_case("ANSWER")) {
+            call.state = CallState::Talking;
+            call.answered_ms.get_or_insert(now);
+            if let (CallKind::Direct, Some(agent)) = (call.kind, call.agent) {
+                let c = Self::agent_call(call, party, now);
+                out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
+            }
+        } else if call.agent_channel.as_deref() == Some(d.dest.uniqueid) {
+            let snapshot = call.clone();
+            call.clear_agent();
+            call.state = CallState::Dialplan;
+            if snapshot.kind == CallKind::Direct {
+                self.end_agent_side(&snapshot, now, out);
+            }
+        }
+        true
+    }
+
+    fn on_bridged(&mut self, uid: &str, now: Millis, out: &mut Vec<Effect>) -> bool {
+        let Some(linkedid) = self.calls.channels.get(uid).map(|c| c.linkedid.clone()) else { return false };
+        let Some(call) = self.calls.calls.get(&linkedid) else { return false };
+        if call.kind == CallKind::Queue || call.state == CallState::Talking || !self.calls.is_bridged(call) {
+            return false;
+        }
+        let party = call_party(&self.calls, &call.caller);
+        let Some(call) = self.calls.calls.get_mut(&linkedid) else { return false };
+        let was_ringing_direct = call.kind == CallKind::Direct && call.state == CallState::Ringing;
+        call.state = CallState::Talking;
+        call.answered_ms.get_or_insert(now);
+        if let (true, Some(agent)) = (was_ringing_direct, call.agent) {
+            let c = Self::agent_call(call, party, now);
+            out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
+        }
+        true
+    }
+
+    fn on_blind_transfer(
+        &mut self,
+        transferer: Option<&ChannelBlock<'_>>,
+        transferee: Option<&ChannelBlock<'_>>,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(transferee) = transferee.and_then(|t| self.touch(t, now)) else { return false };
+        let transferer_uid = transferer.map(|t| t.uniqueid.to_string());
+        let Some(call) = self.calls.call_of_channel_mut(&transferee) else { return false };
+        let snapshot = call.clone();
+        // Queue calls end for their agent with AgentComplete (reason transfer).
+        if snapshot.kind != CallKind::Queue {
+            if let Some(agent) = snapshot.agent.filter(|_| {
+                transferer_uid.is_some()
+                    && (snapshot.agent_channel == transferer_uid
+                        || snapshot.caller == transferer_uid.clone().unwrap_or_default())
+            }) {
+                out.push(Effect::Agent(
+                    agent,
+                    AgentFact::CallEnded { linkedid: snapshot.linkedid.clone(), talk_secs: None, wrapup_secs: 0 },
+                ));
+            }
+        }
+        call.clear_agent();
+        call.kind = CallKind::Other;
+        call.queue = None;
+        call.state = CallState::Dialplan;
+        true
+    }
+
+    fn on_agent_called(&mut self, e: &AgentEvent<'_>, now: Millis, out: &mut Vec<Effect>) -> bool {
+        let member = e.member.as_ref().and_then(|m| self.touch(m, now));
+        let agent = self.resolve_member(e.queue, e.interface);
+        let Some(caller) = e.caller.as_ref().and_then(|c| self.touch(c, now)) else { return false };
+        let party = e.caller.as_ref().and_then(|c| c.caller_id_num).map(str::to_string);
+        let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        call.kind = CallKind::Queue;
+        call.queue = Some(e.queue.to_string());
+        call.state = CallState::Ringing;
+        call.agent = agent;
+        call.agent_interface = Some(e.interface.to_string());
+        call.agent_channel = member;
+        if let Some(agent) = agent {
+            let c = Self::agent_call(call, party, now);
+            out.push(Effect::Agent(agent, AgentFact::Ringing(c)));
+        }
+        out.push(Effect::Queue(
+            e.queue.to_string(),
+            QueueFact::MemberRinging { interface: e.interface.to_string(), ringing: true },
+        ));
+        true
+    }
+
+    fn on_agent_ring_ended(&mut self, e: &AgentEvent<'_>, out: &mut Vec<Effect>) -> bool {
+        let agent = self.resolve_member(e.queue, e.interface);
+        let caller = e.caller.as_ref().map(|c| c.uniqueid.to_string()).unwrap_or_default();
+        let mut linkedid = e.caller.as_ref().map(|c| c.linkedid.to_string()).unwrap_or_default();
+        if let Some(call) = self.calls.call_of_channel_mut(&caller) {
+            linkedid = call.linkedid.clone();
+            if call.state == CallState::Ringing
+                && call.agent_interface.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(e.interface))
+            {
+                call.clear_agent();
+                call.state = CallState::Waiting;
+            }
+        }
+        if let Some(agent) = agent {
+            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
+        }
+        out.push(Effect::Queue(
+            e.queue.to_string(),
+            QueueFact::MemberRinging { interface: e.interface.to_string(), ringing: false },
+        ));
+        true
+    }
+
+    fn on_agent_connect(&mut self, e: &AgentEvent<'_>, now: Millis, out: &mut Vec<Effect>) -> bool {
+        let member = e.member.as_ref().and_then(|m| self.touch(m, now));
+        let agent = self.resolve_member(e.queue, e.interface);
+        let caller = e.caller.as_ref().and_then(|c| self.touch(c, now));
+        let party = e.caller.as_ref().and_then(|c| c.caller_id_num).map(str::to_string);
+        let uniqueid = e.caller.as_ref().map(|c| c.uniqueid.to_string()).unwrap_or_default();
+        let mut joined = None;
+        if let Some(call) = caller.and_then(|c| self.calls.call_of_channel_mut(&c)) {
+            call.kind = CallKind::Queue;
+            call.queue = Some(e.queue.to_string());
+            call.state = CallState::Talking;
+            call.answered_ms.get_or_insert(now);
+            call.agent = agent;
+            call.agent_interface = Some(e.interface.to_string());
+            if member.is_some() {
+                call.agent_channel = member;
+            }
+            joined = call.queue_joined_ms;
+            if let Some(agent) = agent {
+                let c = Self::agent_call(call, party, now);
+                out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
+            }
+        }
+        let wait_secs = e
+            .hold_time_secs
+            .unwrap_or_else(|| joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0));
+        out.push(Effect::Queue(
+            e.queue.to_string(),
+            QueueFact::CallerConnected { uniqueid, wait_secs, interface: e.interface.to_string() },
+        ));
+        true
+    }
+
+    fn on_agent_complete(&mut self, e: &AgentEvent<'_>, out: &mut Vec<Effect>) -> bool {
+        let agent = self.resolve_member(e.queue, e.interface);
+        let wrapup = self.wrapup_for(e.queue, e.interface);
+        // AgentComplete may come after the hangups it names, even without a channel block
+        // (asterisk.md gotcha 30): an empty linkedid ends the agent's current queue call.
+        let linkedid = e
+            .caller
+            .as_ref()
+            .map(|c| c.linkedid.to_string())
+            .or_else(|| e.member.as_ref().map(|m| m.linkedid.to_string()))
+            .unwrap_or_default();
+        let transferred = e.reason.is_some_and(|r| r.eq_ignore_ascii_case("transfer"));
+        if let Some(agent) = agent {
+            out.push(Effect::Agent(
+                agent,
+                AgentFact::CallEnded { linkedid, talk_secs: e.talk_time_secs, wrapup_secs: wrapup },
+            ));
+        }
+        out.push(Effect::Queue(
+            e.queue.to_string(),
+            QueueFact::CallCompleted {
+                interface: e.interface.to_string(),
+                talk_secs: e.talk_time_secs.unwrap_or(0),
+                transferred,
+                wrapup_secs: wrapup,
+            },
+        ));
+        false
+    }
+
+    // ---- resync -----------------------------------------------------------------------
+
+    /// Rebuilds calls, queues and agents from what Asterisk answered after a (re)connect.
+    /// `queues` are the queues the tenant knows (those absent from the answer are emptied).
+    pub fn resync(&mut self, snap: &Snapshot, queues: &[String], agents: &[AgentId], now: Millis) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let old = self.calls.clone();
+        self.calls.clear();
+        self.members.clear();
+
+        // Queues: params, members, waiting callers.
+        let mut params_by: HashMap<String, QueueParamsInfo> = HashMap::new();
+        let mut members_by: HashMap<String, Vec<MemberInfo>> = HashMap::new();
+        let mut waiting_by: HashMap<String, Vec<(u32, WaitingCaller)>> = HashMap::new();
+        let mut entry_of: HashMap<String, (String, Millis)> = HashMap::new();
+        for msg in &snap.queue_status {
+            match TypedEvent::parse(msg) {
+                TypedEvent::QueueParams(p) => {
+                    params_by.insert(p.queue.to_string(), params(&p));
+                }
+                TypedEvent::QueueMember(m) => {
+                    let info = self.member_info(&m);
+                    members_by.entry(m.queue.to_string()).or_default().push(info);
+                }
+                TypedEvent::QueueEntry(e) => {
+                    let joined = now - i64::try_from(e.wait_secs).unwrap_or(0) * 1000;
+                    entry_of.insert(e.uniqueid.to_string(), (e.queue.to_string(), joined));
+                    let caller = WaitingCaller {
+                        uniqueid: e.uniqueid.to_string(),
+                        linkedid: e.uniqueid.to_string(),
+                        channel: e.channel.to_string(),
+                        caller_num: e.caller_id_num.filter(|n| *n != "unknown").map(str::to_string),
+                        caller_name: e.caller_id_name.filter(|n| *n != "unknown").map(str::to_string),
+                        joined_ms: joined,
+                    };
+                    waiting_by.entry(e.queue.to_string()).or_default().push((e.position, caller));
+                }
+                _ => {}
+            }
+        }
+
+        // Channels, then calls.
+        let mut app_of: HashMap<String, (String, String)> = HashMap::new();
+        for msg in &snap.channels {
+            if let TypedEvent::CoreShowChannel(c) = TypedEvent::parse(msg) {
+                let mut ch = Channel::from_block(&c.channel, now - i64::try_from(c.duration_secs).unwrap_or(0) * 1000);
+                ch.bridge = c.bridge_id.map(str::to_string);
+                if let Some(known) = old.channels.get(c.channel.uniqueid) {
+                    ch.created_ms = known.created_ms;
+                    ch.hangup_requested = known.hangup_requested;
+                }
+                app_of.insert(ch.uniqueid.clone(), (c.application.to_string(), c.application_data.to_string()));
+                self.calls.add_channel(ch);
+            }
+        }
+        let linkedids: Vec<String> = self.calls.calls.keys().cloned().collect();
+        for linkedid in linkedids {
+            self.classify(&linkedid, &old, &entry_of, &app_of, &members_by, now);
+        }
+        for (uid, (_, _)) in &entry_of {
+            if let Some(lid) = self.calls.channels.get(uid).map(|c| c.linkedid.clone()) {
+                for list in waiting_by.values_mut() {
+                    for (_, w) in list.iter_mut().filter(|(_, w)| &w.uniqueid == uid) {
+                        w.linkedid = lid.clone();
+                    }
+                }
+            }
+        }
+
+        let mut all_queues: Vec<String> = queues.to_vec();
+        for q in params_by.keys().chain(members_by.keys()).chain(waiting_by.keys()) {
+            if !all_queues.contains(q) {
+                all_queues.push(q.clone());
+            }
+        }
+        for q in &all_queues {
+            let mut waiting = waiting_by.remove(q).unwrap_or_default();
+            waiting.sort_by_key(|(pos, _)| *pos);
+            out.push(Effect::Queue(
+                q.clone(),
+                QueueFact::Resync {
+                    params: params_by.get(q).cloned(),
+                    members: members_by.get(q).cloned().unwrap_or_default(),
+                    waiting: waiting.into_iter().map(|(_, w)| w).collect(),
+                },
+            ));
+        }
+
+        // Agents.
+        let devices: HashMap<String, DeviceState> = snap
+            .devices
+            .iter()
+            .filter_map(|m| Some((m.get("Device")?.to_ascii_lowercase(), DeviceState::from_text(m.get("State")?))))
+            .collect();
+        for &agent in agents {
+            let device = self.spec.agents.iter().find(|a| a.id == agent).map(|a| self.spec.device_of(&a.extension));
+            let mut members = Vec::new();
+            let mut wrapup_until = None;
+            let mut member_status = None;
+            for (q, list) in &members_by {
+                for m in list.iter().filter(|m| m.agent == Some(agent)) {
+                    members.push(membership(q, m));
+                    member_status.get_or_insert(m.status);
+                    let w = self.settings.get(q).and_then(|s| s.wrapup_secs).unwrap_or(m.wrapup_secs);
+                    if w > 0 && m.last_call > 0 && !m.in_call {
+                        let until = i64::try_from(m.last_call + w).unwrap_or(0) * 1000;
+                        if until > now {
+                            wrapup_until = Some(wrapup_until.map_or(until, |u: Millis| u.max(until)));
+                        }
+                    }
+                }
+            }
+            let device_state =
+                device.as_ref().and_then(|d| devices.get(&d.to_ascii_lowercase()).copied()).or(member_status);
+            let mut ringing = None;
+            let mut call = None;
+            for c in self.calls.calls.values().filter(|c| c.agent == Some(agent)) {
+                let party = if c.kind == CallKind::Outbound { None } else { call_party(&self.calls, &c.caller) };
+                let since = c.answered_ms.unwrap_or(c.started_ms);
+                let ac = Self::agent_call(c, party, since);
+                match (c.state, c.kind) {
+                    (CallState::Ringing, CallKind::Queue | CallKind::Direct) => ringing = Some(ac),
+                    (CallState::Ringing | CallState::Talking, _) => call = Some(ac),
+                    _ => {}
+                }
+            }
+            out.push(Effect::Agent(
+                agent,
+                AgentFact::Resync { device: device_state, members, ringing, call, wrapup_until_ms: wrapup_until },
+            ));
+        }
+        out
+    }
+
+    /// Works out kind, state, queue and agent of a call from the channels Asterisk listed.
+    fn classify(
+        &mut self,
+        linkedid: &str,
+        old: &CallRegistry,
+        entry_of: &HashMap<String, (String, Millis)>,
+        app_of: &HashMap<String, (String, String)>,
+        members_by: &HashMap<String, Vec<MemberInfo>>,
+        now: Millis,
+    ) {
+        let Some(call) = self.calls.calls.get(linkedid).cloned() else { return };
+        let known = old.calls.get(linkedid);
+        let caller = self.calls.channels.get(&call.caller).cloned();
+        let others: Vec<Channel> = call
+            .channels
+            .iter()
+            .filter(|u| **u != call.caller)
+            .filter_map(|u| self.calls.channels.get(u).cloned())
+            .collect();
+        let bridged = self.calls.is_bridged(&call);
+        let partner = caller
+            .as_ref()
+            .and_then(|c| c.bridge.clone())
+            .and_then(|b| others.iter().find(|o| o.bridge.as_deref() == Some(b.as_str())).cloned());
+        let (app, app_data) = app_of.get(&call.caller).cloned().unwrap_or_default();
+        let mut next = call.clone();
+        next.started_ms = known.map(|k| k.started_ms).unwrap_or(caller.as_ref().map(|c| c.created_ms).unwrap_or(now));
+        next.answered_ms = known.and_then(|k| k.answered_ms);
+        next.queue_joined_ms = known.and_then(|k| k.queue_joined_ms);
+        next.clear_agent();
+
+        let member_of = |queue: &str, ch: &Channel| -> Option<MemberInfo> {
+            let dev = ch.device.to_ascii_lowercase();
+            members_by
+                .get(queue)?
+                .iter()
+                .find(|m| {
+                    let iface = m.interface.trim_end_matches("/n").to_ascii_lowercase();
+                    iface == dev || m.state_interface.to_ascii_lowercase() == dev
+                })
+                .cloned()
+        };
+        if let Some((queue, joined)) = entry_of.get(&call.caller) {
+            next.kind = CallKind::Queue;
+            next.queue = Some(queue.clone());
+            next.queue_joined_ms = Some(next.queue_joined_ms.unwrap_or(*joined));
+            next.state = CallState::Waiting;
+            let ringing = others.iter().find_map(|o| {
+                let m = member_of(queue, o)?;
+                Some((o.uniqueid.clone(), m))
+            });
+            if let Some((uid, m)) = ringing {
+                next.state = CallState::Ringing;
+                next.agent = m.agent;
+                next.agent_interface = Some(m.interface.clone());
+                next.agent_channel = Some(self.first_leg(&call, &uid));
+            }
+        } else if app.eq_ignore_ascii_case("Queue") && bridged {
+            let queue = app_data.split(',').next().unwrap_or_default().to_string();
+            next.kind = CallKind::Queue;
+            next.state = CallState::Talking;
+            next.answered_ms.get_or_insert(now);
+            if let Some(p) = &partner {
+                let m = member_of(&queue, p).or_else(|| others.iter().find_map(|o| member_of(&queue, o)));
+                next.agent = m.as_ref().and_then(|m| m.agent);
+                next.agent_interface = m.map(|m| m.interface).or_else(|| Some(p.device.clone()));
+                next.agent_channel = Some(p.uniqueid.clone());
+            }
+            next.queue = Some(queue);
+        } else {
+            let caller_agent =
+                caller.as_ref().filter(|c| c.device.starts_with("PJSIP/")).and_then(|c| self.agent_of(&c.device));
+            let dest = others.iter().find(|o| o.device.starts_with("PJSIP/") && self.agent_of(&o.device).is_some());
+            if let (Some(agent), Some(c)) = (caller_agent, caller.as_ref()) {
+                next.kind = CallKind::Outbound;
+                next.agent = Some(agent);
+                next.agent_interface = Some(c.device.clone());
+                next.agent_channel = partner.as_ref().or(others.first()).map(|o| o.uniqueid.clone());
+                next.state = if bridged { CallState::Talking } else { CallState::Ringing };
+            } else if let Some(d) = dest {
+                next.kind = CallKind::Direct;
+                next.agent = self.agent_of(&d.device);
+                next.agent_interface = Some(d.device.clone());
+                next.agent_channel = Some(d.uniqueid.clone());
+                next.state = if bridged { CallState::Talking } else { CallState::Ringing };
+            } else if let Some(k) = known.filter(|k| k.kind == CallKind::Queue && !bridged) {
+                // Left its queue unanswered while we were away, still in the dialplan.
+                next.kind = CallKind::Queue;
+                next.queue = k.queue.clone();
+                next.state = CallState::AfterQueue;
+            } else {
+                next.kind = known.map(|k| k.kind).filter(|k| *k == CallKind::Other).unwrap_or(CallKind::Other);
+                next.state = if bridged { CallState::Talking } else { CallState::Dialplan };
+            }
+            if next.state == CallState::Talking {
+                next.answered_ms.get_or_insert(now);
+            }
+        }
+        if let Some(c) = self.calls.calls.get_mut(linkedid) {
+            let channels = std::mem::take(&mut c.channels);
+            *c = next;
+            c.channels = channels;
+        }
+    }
+
+    /// For a Local member, the channel the queue dialed is the `;1` half.
+    fn first_leg(&self, call: &Call, uid: &str) -> String {
+        let Some(ch) = self.calls.channels.get(uid) else { return uid.to_string() };
+        if let Some(base) = ch.name.strip_suffix(";2") {
+            let one = format!("{base};1");
+            if let Some(u) = call.channels.iter().find(|u| self.calls.channels.get(*u).is_some_and(|c| c.name == one)) {
+                return u.clone();
+            }
+        }
+        uid.to_string()
+    }
+}
+
+/// The other party's number as the caller's channel shows it.
+fn call_party(calls: &CallRegistry, caller: &str) -> Option<String> {
+    calls.channels.get(caller).and_then(|c| c.caller_num.clone())
+}
+
+fn params(p: &crate::ami::event::QueueParamsEvent<'_>) -> QueueParamsInfo {
+    QueueParamsInfo {
+        strategy: p.strategy.to_string(),
+        service_level_secs: p.service_level_secs,
+        max_len: p.max,
+        weight: p.weight,
+    }
+}
+
+fn membership(queue: &str, m: &MemberInfo) -> Membership {
+    Membership {
+        queue: queue.to_string(),
+        interface: m.interface.clone(),
+        paused: m.paused,
+        reason: m.paused_reason.clone(),
+        status: m.status,
+        in_call: m.in_call,
+    }
+}
+
+/// Ringing and up states of a channel, for readers of the registry.
+pub fn is_ringing(state: ChannelState) -> bool {
+    matches!(state, ChannelState::Ring | ChannelState::Ringing)
+}
