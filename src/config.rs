@@ -36,6 +36,12 @@
 //! | `AMI_BACKOFF_MAX` | `2s` | PBX links: longest reconnect delay (a PBX that comes back is reconnected within it) |
 //! | `AMI_AUTH_RETRY` | `30s` | PBX links: first retry after a refused login |
 //! | `HTTP_WORKERS` | one per core | HTTP worker threads |
+//! | `MAYDAY_LIVE` | `true` | run the live side (PBX links, tenant, queue and agent actors) |
+//! | `LIVE_ARBITERS` | one per core | threads the tenant actors are spread over |
+//! | `LIVE_PERSIST_AFTER` | `500ms` | today's counters are persisted this long after they change |
+//! | `LIVE_DAY_CHECK` | `30s` | how often tenants check for a new day in their time zone |
+//! | `LIVE_PAUSE_CONFIRM` | `5s` | how long a pause Mayday sent waits for Asterisk's confirmation |
+//! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
 use std::fmt;
@@ -125,6 +131,17 @@ impl Default for AmiTimers {
     }
 }
 
+/// The live side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveConfig {
+    pub enabled: bool,
+    /// Threads for tenant actors (0 = on the main thread).
+    pub arbiters: usize,
+    pub persist_after: Duration,
+    pub day_check: Duration,
+    pub pause_confirm: Duration,
+}
+
 /// Everything Mayday is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -152,6 +169,8 @@ pub struct Config {
     pub http_workers: usize,
     /// Run migrations when the server starts.
     pub migrate_on_start: bool,
+    pub live: LiveConfig,
+    pub metrics_token: Option<SecretString>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
 }
@@ -200,6 +219,15 @@ fn number<T: std::str::FromStr>(src: &dyn Source, var: &'static str, default: T)
     match src.get(var) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| err(var, format!("not a valid number: {v:?}"))),
+    }
+}
+
+fn flag(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match src.get(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(err(var, format!("must be true or false, not {other:?}"))),
     }
 }
 
@@ -346,7 +374,19 @@ impl Config {
             default_tenant: src.get("MAYDAY_DEFAULT_TENANT"),
             ami,
             http_workers: number(src, "HTTP_WORKERS", 0)?,
-            migrate_on_start: !matches!(src.get("MAYDAY_MIGRATE_ON_START").as_deref(), Some("false" | "0" | "no")),
+            migrate_on_start: flag(src, "MAYDAY_MIGRATE_ON_START", true)?,
+            live: LiveConfig {
+                enabled: flag(src, "MAYDAY_LIVE", true)?,
+                arbiters: number(
+                    src,
+                    "LIVE_ARBITERS",
+                    std::thread::available_parallelism().map(usize::from).unwrap_or(2),
+                )?,
+                persist_after: duration(src, "LIVE_PERSIST_AFTER", Duration::from_millis(500))?,
+                day_check: duration(src, "LIVE_DAY_CHECK", Duration::from_secs(30))?,
+                pause_confirm: duration(src, "LIVE_PAUSE_CONFIRM", Duration::from_secs(5))?,
+            },
+            metrics_token: src.get("METRICS_TOKEN").map(SecretString::new),
             warnings,
         })
     }

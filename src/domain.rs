@@ -6,22 +6,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use mayday_actors::ami::PbxId;
-
-/// A tenant (`tenants.id`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TenantId(pub u64);
+/// A tenant (`tenants.id`); the live side uses the same type.
+pub use mayday_actors::live::TenantId;
 
 /// A user (`users.id`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserId(pub u64);
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

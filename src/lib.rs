@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod live;
 pub mod redis;
 pub mod services;
 pub mod startup;

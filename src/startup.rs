@@ -71,6 +71,7 @@ impl Application {
         if state.config.migrate_on_start {
             prepare_database(&state).await?;
         }
+        crate::live::Live::start(&state).await;
         let listener =
             TcpListener::bind(state.config.listen).with_context(|| format!("binding {}", state.config.listen))?;
         let port = listener.local_addr()?.port();

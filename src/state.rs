@@ -8,6 +8,7 @@ use crate::auth::{PasswordHasher, SessionStore, TokenKeys};
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::DbPool;
+use crate::live::Live;
 use crate::redis::{Keys, RedisPool};
 
 /// Shared server state.
@@ -21,6 +22,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hasher: Arc<PasswordHasher>,
     pub secrets: SecretBox,
+    pub live: Live,
 }
 
 impl AppState {
@@ -43,6 +45,16 @@ impl AppState {
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.token_lifetime);
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost).context("argon2 parameters")?);
         let secrets = SecretBox::new(&config.secret_key.0);
-        Ok(AppState { config: Arc::new(config), db, redis, sessions, limiter, tokens, hasher, secrets })
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            redis,
+            sessions,
+            limiter,
+            tokens,
+            hasher,
+            secrets,
+            live: Live::default(),
+        })
     }
 }

@@ -195,3 +195,22 @@ impl UserChanges {
             && enabled.is_none()
     }
 }
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::agent_pauses, check_for_backend(diesel::mysql::Mysql))]
+pub struct AgentPause {
+    pub tenant_id: u64,
+    pub user_id: u64,
+    pub reason: String,
+    pub since: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::live_counters, check_for_backend(diesel::mysql::Mysql))]
+pub struct LiveCounterRow {
+    pub tenant_id: u64,
+    pub kind: String,
+    pub name: String,
+    pub day: chrono::NaiveDate,
+    pub counters: String,
+}

@@ -72,4 +72,33 @@ diesel::joinable!(tenants -> pbxes (pbx_id));
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(pbxes, tenants, tenant_domains, users, audit_log);
+diesel::table! {
+    agent_pauses (user_id) {
+        tenant_id -> Unsigned<Bigint>,
+        user_id -> Unsigned<Bigint>,
+        reason -> Varchar,
+        since -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    live_counters (tenant_id, kind, name, day) {
+        tenant_id -> Unsigned<Bigint>,
+        kind -> Varchar,
+        name -> Varchar,
+        day -> Date,
+        counters -> Text,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    pbxes,
+    tenants,
+    tenant_domains,
+    users,
+    audit_log,
+    agent_pauses,
+    live_counters
+);

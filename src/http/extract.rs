@@ -136,6 +136,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// An optional JSON body: an empty body is `None`; anything else must be valid JSON of
+/// type `T` (the old clients post some actions with no body at all).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = bytes.await.map_err(|_| ApiError::bad_request("the request body could not be read"))?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            // `null` is no body too.
+            parse_json::<Option<T>>(&body).map(OptionalJson)
+        })
+    }
+}
+
 /// Deserialises a body: `400` when it is not JSON at all, else `422` naming the field that
 /// is missing, unknown or of the wrong type. (serde_json alone cannot tell: some type errors
 /// surface as syntax errors, so well-formedness is checked first.)

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod live;
+pub mod metrics;
 pub mod pbxes;
 pub mod request_span;
 pub mod tenants;
@@ -21,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::routes(cfg);
     tenants::routes(cfg);
     pbxes::routes(cfg);
+    live::routes(cfg);
+    metrics::routes(cfg);
 }
 
 /// A malformed query string is a 400 in the JSON shape.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod live;
 pub mod pbxes;
 pub mod tenants;
 pub mod users;

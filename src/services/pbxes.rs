@@ -161,6 +161,7 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreatePbx)
             Ok(repos::pbxes::find(conn, id).await?)
         })
         .await?;
+    state.live.reload(state).await;
     Ok(PbxView::from(pbx))
 }
 
@@ -192,6 +193,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: PbxId, input: UpdateP
             }
         )
         .await?;
+    state.live.reload(state).await;
     Ok(PbxView::from(pbx))
 }
 
@@ -211,5 +213,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: PbxId) -> ServiceResu
         audit::record(conn, Some(caller), change).await?;
         Ok(())
     })
-    .await
+    .await?;
+    state.live.reload(state).await;
+    Ok(())
 }

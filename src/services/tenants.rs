@@ -174,6 +174,7 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreateTena
             Ok(TenantView::new(repos::tenants::find(conn, id).await?, domains))
         })
         .await?;
+    state.live.reload(state).await;
     Ok(view)
 }
 
@@ -221,6 +222,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: TenantId, input: Upda
             crate::services::users::end_sessions(state, user).await?;
         }
     }
+    state.live.reload(state).await;
     Ok(view)
 }
 
@@ -248,7 +250,9 @@ pub async fn delete(state: &AppState, caller: &Caller, id: TenantId) -> ServiceR
         audit::record(conn, Some(caller), change).await?;
         Ok(())
     })
-    .await
+    .await?;
+    state.live.reload(state).await;
+    Ok(())
 }
 
 /// Finds a tenant by slug (CLI).

@@ -197,6 +197,9 @@ pub async fn create(
             Ok(repos::users::find(conn, tenant, id).await?)
         })
         .await?;
+    if user.role == Role::Agent.as_str() {
+        state.live.reload(state).await;
+    }
     Ok(UserView::from(user))
 }
 
@@ -295,6 +298,9 @@ pub async fn update(
     if ends_sessions {
         end_sessions(state, id).await?;
     }
+    if user.role == Role::Agent.as_str() || current.role == Role::Agent.as_str() {
+        state.live.reload(state).await;
+    }
     Ok(UserView::from(user))
 }
 
@@ -308,6 +314,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
     if current.role == Role::Superadmin.as_str() && !caller.is_superadmin() {
         return Err(ServiceError::Forbidden("only a superadmin may delete a superadmin".into()));
     }
+    let current_role_was_agent = current.role == Role::Agent.as_str();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         if repos::users::delete(conn, tenant, id).await? == 0 {
             return Err(ServiceError::NotFound);
@@ -323,7 +330,11 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
         Ok(())
     })
     .await?;
-    end_sessions(state, id).await
+    end_sessions(state, id).await?;
+    if current_role_was_agent {
+        state.live.reload(state).await;
+    }
+    Ok(())
 }
 
 /// Ends every session of a user at once.

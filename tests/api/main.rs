@@ -5,6 +5,7 @@ mod bad_input;
 mod config;
 mod health;
 mod helpers;
+mod live;
 mod migrations;
 mod pbxes;
 mod tenants;

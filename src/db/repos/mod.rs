@@ -1,6 +1,7 @@
 //! One repository per table group: diesel-async queries only, no business rules.
 
 pub mod audit;
+pub mod live;
 pub mod pbxes;
 pub mod tenants;
 pub mod users;

@@ -105,3 +105,16 @@ pub async fn ids_in_tenant(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec
         .await
         .map(|ids| ids.into_iter().map(UserId).collect())
 }
+
+/// The enabled agents of a tenant that have an extension (the live side's agents).
+pub async fn agents_with_extension(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::role.eq("agent"))
+        .filter(users::enabled.eq(true))
+        .filter(users::extension.is_not_null())
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(conn)
+        .await
+}

@@ -3,6 +3,7 @@
 //! test with its own tenant(s) and Redis key prefix. See style.md, Tests.
 
 pub mod db;
+pub mod live;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -45,6 +46,11 @@ pub struct Options {
     pub private_db: bool,
     /// Extra or overriding environment variables.
     pub env: Vec<(String, String)>,
+    /// Run the live side (PBX links and actors), with millisecond timers. Live tests take a
+    /// private database: the live side starts every PBX and tenant it finds.
+    pub live: bool,
+    /// Reuse this database (a restart test); implies a private one that is not dropped.
+    pub db_name: Option<String>,
 }
 
 pub struct TestApp {
@@ -82,7 +88,9 @@ pub fn suffix() -> String {
 
 /// The configuration every test server starts from.
 pub fn test_env(db_name: &str, redis_prefix: &str) -> HashMap<String, String> {
-    let key: [u8; 32] = rand::random();
+    // One encryption key per database, so a server restarted on it reads what it stored.
+    use sha2::Digest;
+    let key: [u8; 32] = sha2::Sha256::digest(format!("mayday-test-key:{db_name}")).into();
     let jwt: [u8; 32] = rand::random();
     HashMap::from([
         ("MAYDAY_LISTEN".into(), "127.0.0.1:0".into()),
@@ -94,6 +102,7 @@ pub fn test_env(db_name: &str, redis_prefix: &str) -> HashMap<String, String> {
         ("ARGON2_ITERATIONS".into(), "1".into()),
         ("HTTP_WORKERS".into(), "1".into()),
         ("MAYDAY_MIGRATE_ON_START".into(), "false".into()),
+        ("MAYDAY_LIVE".into(), "false".into()),
         ("DATABASE_TIMEOUT".into(), "2s".into()),
         ("REDIS_TIMEOUT".into(), "2s".into()),
     ])
@@ -105,9 +114,20 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     log_capture();
-    let db_name = if options.private_db { db::private(true).await } else { db::shared().await };
+    let reused = options.db_name.is_some();
+    let private = options.private_db || options.live;
+    let db_name = match options.db_name.clone() {
+        Some(name) => name,
+        None if private => db::private(true).await,
+        None => db::shared().await,
+    };
     let redis_prefix = format!("mayday_test:{}:", suffix());
     let mut env = test_env(&db_name, &redis_prefix);
+    if options.live || reused {
+        for (k, v) in live::LIVE_ENV {
+            env.insert(k.to_string(), v.to_string());
+        }
+    }
     for (k, v) in options.env {
         env.insert(k, v);
     }
@@ -124,7 +144,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         state,
         db_name,
         redis_prefix,
-        private_db: options.private_db,
+        private_db: private && !reused,
         handle,
     }
 }
@@ -157,6 +177,12 @@ pub struct Answer {
 }
 
 impl TestApp {
+    /// Stops the server now (a restart test starts another on the same database).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+        self.state.live.shutdown().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -191,6 +191,8 @@ impl TenantActor {
         addr
     }
 
+    /// Starts the actors of agents that have none; an agent added while the link is up
+    /// starts from what the tenant already knows of its phone, queues and calls.
     fn start_agents(&mut self, ctx: &mut Context<Self>) {
         let spec = self.state.spec().clone();
         let now = now_ms();
@@ -198,7 +200,10 @@ impl TenantActor {
             if self.agents.contains_key(&a.id) {
                 continue;
             }
-            let st = AgentState::new(a, spec.device_of(&a.extension), self.today, now);
+            let mut st = AgentState::new(a, spec.device_of(&a.extension), self.today, now);
+            if self.link.is_some() {
+                st.apply(self.state.agent_resync(a.id, now), now);
+            }
             self.agent_snaps.insert(a.id, Arc::new(st.snapshot()));
             let actor =
                 AgentActor::new(spec.id, st, ctx.address().recipient(), self.store.clone(), self.timings.persist_after);
@@ -400,7 +405,14 @@ impl Handler<TenantResync> for TenantActor {
         let before = self.state.calls.calls.len();
         let queues: Vec<String> = self.queues.keys().cloned().collect();
         let agents: Vec<AgentId> = self.agents.keys().copied().collect();
-        let effects = self.state.resync(&msg.snapshot, &queues, &agents, now);
+        let (effects, gone) = self.state.resync(&msg.snapshot, &queues, &agents, now);
+        for q in gone {
+            tracing::info!(queue = %q, "the queue is gone from the PBX");
+            if let Some(addr) = self.queues.remove(&q) {
+                addr.do_send(StopActor);
+            }
+            self.queue_snaps.remove(&q);
+        }
         let after = self.state.calls.calls.len();
         self.link = Some(msg.link);
         self.metrics.bump_calls_version();
@@ -534,6 +546,7 @@ impl Handler<UpdateSpec> for TenantActor {
                 addr.do_send(SetQueueSettings(s.clone()));
             }
         }
+        tracing::debug!(parent: &self.span, agents = spec.agents.len(), link_up = self.link.is_some(), "tenant spec updated");
         self.state.set_spec(spec);
         self.start_agents(ctx);
     }

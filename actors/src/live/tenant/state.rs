@@ -48,6 +48,9 @@ struct MemberRef {
     member_name: String,
     /// The member's own wrap-up, seconds.
     wrapup_secs: u64,
+    /// The latest state Asterisk reported.
+    membership: Membership,
+    last_call: u64,
 }
 
 /// The tenant's view of its PBX traffic.
@@ -59,6 +62,8 @@ pub struct TenantState {
     by_name: HashMap<String, AgentId>,
     /// (queue, lowercase interface) -> what we know of that member.
     members: HashMap<(String, String), MemberRef>,
+    /// Lowercase device -> its last reported state.
+    devices: HashMap<String, DeviceState>,
     settings: HashMap<String, QueueSettings>,
 }
 
@@ -67,7 +72,15 @@ impl TenantState {
         let by_extension = spec.agents.iter().map(|a| (a.extension.to_ascii_lowercase(), a.id)).collect();
         let by_name = spec.agents.iter().map(|a| (a.name.to_ascii_lowercase(), a.id)).collect();
         let settings = spec.queue_settings.clone();
-        TenantState { spec, calls: CallRegistry::default(), by_extension, by_name, members: HashMap::new(), settings }
+        TenantState {
+            spec,
+            calls: CallRegistry::default(),
+            by_extension,
+            by_name,
+            members: HashMap::new(),
+            devices: HashMap::new(),
+            settings,
+        }
     }
 
     pub fn spec(&self) -> &Arc<TenantSpec> {
@@ -80,6 +93,7 @@ impl TenantState {
         let mut next = TenantState::new(spec);
         next.calls = std::mem::take(&mut self.calls);
         next.members = std::mem::take(&mut self.members);
+        next.devices = std::mem::take(&mut self.devices);
         let remapped: Vec<((String, String), Option<AgentId>)> = next
             .members
             .iter()
@@ -134,15 +148,7 @@ impl TenantState {
 
     fn member_info(&mut self, e: &QueueMemberEvent<'_>) -> MemberInfo {
         let agent = self.agent_of_member(e.state_interface, e.interface, e.member_name);
-        let member = MemberRef {
-            agent,
-            interface: e.interface.to_string(),
-            state_interface: e.state_interface.to_string(),
-            member_name: e.member_name.to_string(),
-            wrapup_secs: e.wrapup_time_secs,
-        };
-        self.members.insert(Self::member_key(e.queue, e.interface), member);
-        MemberInfo {
+        let info = MemberInfo {
             interface: e.interface.to_string(),
             state_interface: e.state_interface.to_string(),
             member_name: e.member_name.to_string(),
@@ -156,7 +162,18 @@ impl TenantState {
             paused_reason: e.paused_reason.to_string(),
             wrapup_secs: e.wrapup_time_secs,
             agent,
-        }
+        };
+        let member = MemberRef {
+            agent,
+            interface: e.interface.to_string(),
+            state_interface: e.state_interface.to_string(),
+            member_name: e.member_name.to_string(),
+            wrapup_secs: e.wrapup_time_secs,
+            membership: membership(e.queue, &info),
+            last_call: e.last_call,
+        };
+        self.members.insert(Self::member_key(e.queue, e.interface), member);
+        info
     }
 
     /// The interfaces an agent is a queue member through, as Asterisk spells them (for
@@ -345,6 +362,7 @@ impl TenantState {
                 false
             }
             TypedEvent::DeviceStateChange(d) => {
+                self.devices.insert(d.device.to_ascii_lowercase(), DeviceState::from_text(d.state));
                 if let Some(agent) =
                     self.agent_of(d.device).filter(|_| d.device.starts_with("PJSIP/") || d.device.starts_with("SIP/"))
                 {
@@ -633,7 +651,13 @@ impl TenantState {
 
     /// Rebuilds calls, queues and agents from what Asterisk answered after a (re)connect.
     /// `queues` are the queues the tenant knows (those absent from the answer are emptied).
-    pub fn resync(&mut self, snap: &Snapshot, queues: &[String], agents: &[AgentId], now: Millis) -> Vec<Effect> {
+    pub fn resync(
+        &mut self,
+        snap: &Snapshot,
+        queues: &[String],
+        agents: &[AgentId],
+        now: Millis,
+    ) -> (Vec<Effect>, Vec<String>) {
         let mut out = Vec::new();
         let old = self.calls.clone();
         self.calls.clear();
@@ -698,10 +722,23 @@ impl TenantState {
             }
         }
 
-        let mut all_queues: Vec<String> = queues.to_vec();
+        let mut present: Vec<String> = Vec::new();
         for q in params_by.keys().chain(members_by.keys()).chain(waiting_by.keys()) {
-            if !all_queues.contains(q) {
-                all_queues.push(q.clone());
+            if !present.contains(q) {
+                present.push(q.clone());
+            }
+        }
+        // Queues Mayday configures but Asterisk did not list are shown empty; the others
+        // are gone (the caller stops their actors).
+        let mut gone = Vec::new();
+        let mut all_queues = present.clone();
+        for q in queues {
+            if !present.contains(q) {
+                if self.settings.contains_key(q) {
+                    all_queues.push(q.clone());
+                } else {
+                    gone.push(q.clone());
+                }
             }
         }
         for q in &all_queues {
@@ -718,49 +755,51 @@ impl TenantState {
         }
 
         // Agents.
-        let devices: HashMap<String, DeviceState> = snap
+        self.devices = snap
             .devices
             .iter()
             .filter_map(|m| Some((m.get("Device")?.to_ascii_lowercase(), DeviceState::from_text(m.get("State")?))))
             .collect();
         for &agent in agents {
-            let device = self.spec.agents.iter().find(|a| a.id == agent).map(|a| self.spec.device_of(&a.extension));
-            let mut members = Vec::new();
-            let mut wrapup_until = None;
-            let mut member_status = None;
-            for (q, list) in &members_by {
-                for m in list.iter().filter(|m| m.agent == Some(agent)) {
-                    members.push(membership(q, m));
-                    member_status.get_or_insert(m.status);
-                    let w = self.settings.get(q).and_then(|s| s.wrapup_secs).unwrap_or(m.wrapup_secs);
-                    if w > 0 && m.last_call > 0 && !m.in_call {
-                        let until = i64::try_from(m.last_call + w).unwrap_or(0) * 1000;
-                        if until > now {
-                            wrapup_until = Some(wrapup_until.map_or(until, |u: Millis| u.max(until)));
-                        }
-                    }
-                }
-            }
-            let device_state =
-                device.as_ref().and_then(|d| devices.get(&d.to_ascii_lowercase()).copied()).or(member_status);
-            let mut ringing = None;
-            let mut call = None;
-            for c in self.calls.calls.values().filter(|c| c.agent == Some(agent)) {
-                let party = if c.kind == CallKind::Outbound { None } else { call_party(&self.calls, &c.caller) };
-                let since = c.answered_ms.unwrap_or(c.started_ms);
-                let ac = Self::agent_call(c, party, since);
-                match (c.state, c.kind) {
-                    (CallState::Ringing, CallKind::Queue | CallKind::Direct) => ringing = Some(ac),
-                    (CallState::Ringing | CallState::Talking, _) => call = Some(ac),
-                    _ => {}
-                }
-            }
-            out.push(Effect::Agent(
-                agent,
-                AgentFact::Resync { device: device_state, members, ringing, call, wrapup_until_ms: wrapup_until },
-            ));
+            out.push(Effect::Agent(agent, self.agent_resync(agent, now)));
         }
-        out
+        (out, gone)
+    }
+
+    /// Everything known about an agent, as one fact: after a resync, and for an agent added
+    /// while the link is up (its actor starts with nothing).
+    pub fn agent_resync(&self, agent: AgentId, now: Millis) -> AgentFact {
+        let device = self.spec.agents.iter().find(|a| a.id == agent).map(|a| self.spec.device_of(&a.extension));
+        let mut members = Vec::new();
+        let mut wrapup_until = None;
+        let mut member_status = None;
+        for ((queue, _), m) in self.members.iter().filter(|(_, m)| m.agent == Some(agent)) {
+            members.push(m.membership.clone());
+            member_status.get_or_insert(m.membership.status);
+            let w = self.settings.get(queue).and_then(|s| s.wrapup_secs).unwrap_or(m.wrapup_secs);
+            if w > 0 && m.last_call > 0 && !m.membership.in_call {
+                let until = i64::try_from(m.last_call + w).unwrap_or(0) * 1000;
+                if until > now {
+                    wrapup_until = Some(wrapup_until.map_or(until, |u: Millis| u.max(until)));
+                }
+            }
+        }
+        members.sort_by(|a, b| a.queue.cmp(&b.queue));
+        let device_state =
+            device.as_ref().and_then(|d| self.devices.get(&d.to_ascii_lowercase()).copied()).or(member_status);
+        let mut ringing = None;
+        let mut call = None;
+        for c in self.calls.calls.values().filter(|c| c.agent == Some(agent)) {
+            let party = if c.kind == CallKind::Outbound { None } else { call_party(&self.calls, &c.caller) };
+            let since = c.answered_ms.unwrap_or(c.started_ms);
+            let ac = Self::agent_call(c, party, since);
+            match (c.state, c.kind) {
+                (CallState::Ringing, CallKind::Queue | CallKind::Direct) => ringing = Some(ac),
+                (CallState::Ringing | CallState::Talking, _) => call = Some(ac),
+                _ => {}
+            }
+        }
+        AgentFact::Resync { device: device_state, members, ringing, call, wrapup_until_ms: wrapup_until }
     }
 
     /// Works out kind, state, queue and agent of a call from the channels Asterisk listed.
@@ -909,4 +948,127 @@ fn membership(queue: &str, m: &MemberInfo) -> Membership {
 /// Ringing and up states of a channel, for readers of the registry.
 pub fn is_ringing(state: ChannelState) -> bool {
     matches!(state, ChannelState::Ring | ChannelState::Ringing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::spec::AgentSpec;
+
+    fn msg(pairs: &[(&str, &str)]) -> Message {
+        Message::from_pairs(pairs.iter().copied())
+    }
+
+    fn member_item(queue: &str, iface: &str, paused: bool) -> Message {
+        msg(&[
+            ("Event", "QueueMember"),
+            ("Queue", queue),
+            ("Name", "Agent"),
+            ("Location", iface),
+            ("StateInterface", iface),
+            ("Membership", "realtime"),
+            ("Status", "1"),
+            ("Paused", if paused { "1" } else { "0" }),
+            ("PausedReason", if paused { "lunch" } else { "" }),
+        ])
+    }
+
+    fn spec(agents: &[(u64, &str)]) -> Arc<TenantSpec> {
+        let mut t = TenantSpec::new(crate::live::TenantId(1), "acme", "acme-", None);
+        t.agents = agents
+            .iter()
+            .map(|(id, ext)| AgentSpec {
+                id: AgentId(*id),
+                extension: ext.to_string(),
+                name: format!("A{ext}"),
+                pause: None,
+                today: None,
+            })
+            .collect();
+        Arc::new(t)
+    }
+
+    #[test]
+    fn members_and_devices_map_to_agents_by_extension_without_the_prefix() {
+        let s = TenantState::new(spec(&[(7, "1001")]));
+        assert_eq!(s.agent_of("PJSIP/acme-1001"), Some(AgentId(7)));
+        assert_eq!(s.agent_of("Local/acme-1001@agents/n"), Some(AgentId(7)));
+        assert_eq!(s.agent_of("PJSIP/beta-1001"), None);
+        assert_eq!(s.agent_of_member("Custom:x", "Local/9@x", "A1001"), Some(AgentId(7)), "then by member name");
+    }
+
+    #[test]
+    fn an_agent_added_after_a_resync_starts_from_what_the_tenant_knows() {
+        let mut s = TenantState::new(spec(&[]));
+        let snap = Snapshot {
+            queue_status: vec![member_item("acme-sales", "PJSIP/acme-1001", true)],
+            channels: vec![],
+            devices: vec![msg(&[
+                ("Event", "DeviceStateChange"),
+                ("Device", "PJSIP/acme-1001"),
+                ("State", "NOT_INUSE"),
+            ])],
+        };
+        let _ = s.resync(&snap, &[], &[], 0);
+        s.set_spec(spec(&[(7, "1001")]));
+        match s.agent_resync(AgentId(7), 0) {
+            AgentFact::Resync { device, members, .. } => {
+                assert_eq!(device, Some(DeviceState::NotInuse));
+                assert_eq!(members.len(), 1);
+                assert!(members[0].paused && members[0].reason == "lunch");
+            }
+            other => panic!("expected a resync fact, got {other:?}"),
+        }
+        assert_eq!(s.interfaces_of(AgentId(7)), ["PJSIP/acme-1001"]);
+    }
+
+    #[test]
+    fn a_caller_whose_hangup_was_requested_is_an_abandon_and_one_who_was_not_is_a_timeout() {
+        let mut s = TenantState::new(spec(&[]));
+        fn chan(uid: &str) -> Vec<(&str, &str)> {
+            vec![("Channel", "PJSIP/trunk-00000001"), ("Uniqueid", uid), ("Linkedid", uid)]
+        }
+        let mut out = Vec::new();
+        for uid in ["1.1", "1.2"] {
+            s.apply(&msg(&[&[("Event", "Newchannel")][..], &chan(uid)[..]].concat()), 0, &mut out);
+            s.apply(
+                &msg(&[
+                    &[("Event", "QueueCallerJoin"), ("Queue", "acme-sales"), ("Position", "1")][..],
+                    &chan(uid)[..],
+                ]
+                .concat()),
+                0,
+                &mut out,
+            );
+        }
+        s.apply(&msg(&[&[("Event", "HangupRequest")][..], &chan("1.1")[..]].concat()), 0, &mut out);
+        out.clear();
+        for uid in ["1.1", "1.2"] {
+            s.apply(
+                &msg(
+                    &[
+                        &[
+                            ("Event", "QueueCallerAbandon"),
+                            ("Queue", "acme-sales"),
+                            ("Position", "1"),
+                            ("HoldTime", "7"),
+                        ][..],
+                        &chan(uid)[..],
+                    ]
+                    .concat(),
+                ),
+                0,
+                &mut out,
+            );
+        }
+        let hung: Vec<bool> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Queue(_, QueueFact::CallerAbandoned { hung_up, wait_secs: 7, .. }) => Some(*hung_up),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hung, [true, false]);
+        assert_eq!(s.calls.calls["1.2"].state, CallState::AfterQueue);
+    }
 }

@@ -1,0 +1,2 @@
+DROP TABLE live_counters;
+DROP TABLE agent_pauses;
