@@ -128,8 +128,10 @@ impl AmiCodec {
         self.line_start = 0;
         self.state = State::Headers;
         self.stats.messages += 1;
-        if simdutf8::basic::from_utf8(&bytes).is_ok() {
-            return Some(Frame::Message(Message::from_parts(bytes, fields)));
+        // One UTF-8 check per message (std's has an ASCII fast path, and AMI is ASCII but
+        // for names); reading fields afterwards is slicing.
+        if let Ok(text) = bytestring::ByteString::try_from(bytes.clone()) {
+            return Some(Frame::Message(Message::from_parts(text, fields)));
         }
         // Rare path: Asterisk passes SIP display names through as bytes. Replace the bad
         // sequences and split the repaired text again (spans moved).

@@ -354,16 +354,7 @@ fn flag(v: Option<&str>) -> bool {
 
 /// Looks up several keys in one pass over the fields. Keys are compared without case.
 fn scan<'a, const N: usize>(msg: &'a Message, keys: &[&str; N]) -> [Option<&'a str>; N] {
-    let mut out = [None; N];
-    for (k, v) in msg.iter() {
-        for (i, want) in keys.iter().enumerate() {
-            if out[i].is_none() && k.len() == want.len() && k.eq_ignore_ascii_case(want) {
-                out[i] = Some(v);
-                break;
-            }
-        }
-    }
-    out
+    msg.get_many(keys)
 }
 
 /// Which key prefix a channel block uses (asterisk.md 2.1).
@@ -531,8 +522,10 @@ pub struct ChannelBlock<'a> {
 impl<'a> ChannelBlock<'a> {
     /// Reads the block with the given prefix; `None` without its Channel or Uniqueid.
     pub fn parse(msg: &'a Message, prefix: ChannelPrefix) -> Option<Self> {
+        // Asterisk writes the block in one run and in this order: read it positionally,
+        // and scan for each key only when the block is irregular.
         let [channel, state, _desc, cid_num, cid_name, cl_num, cl_name, lang, acct, ctx, exten, prio, uid, lid, tenant] =
-            scan(msg, prefix.keys());
+            msg.get_run(prefix.keys()).unwrap_or_else(|| scan(msg, prefix.keys()));
         let uniqueid = uid?;
         Some(ChannelBlock {
             channel: channel?,

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 
 /// Marks a field whose key is not in the buffer: the body lines of an old
 /// `Response: Follows` Command answer, which carry no key and read as `Output`.
@@ -35,8 +36,9 @@ impl Field {
 /// One AMI message (response, event or action).
 #[derive(Clone)]
 pub struct Message {
-    /// Valid UTF-8; every span in `fields` lies inside it on char boundaries.
-    buf: Bytes,
+    /// Every span in `fields` lies inside it on char boundaries (spans end on ASCII
+    /// delimiters), so reading a field is a slice, not a UTF-8 check.
+    buf: ByteString,
     fields: Vec<Field>,
 }
 
@@ -51,8 +53,7 @@ pub enum MessageKind {
 
 impl Message {
     /// Builds a message from a buffer already checked to be UTF-8 and spans inside it.
-    pub(crate) fn from_parts(buf: Bytes, fields: Vec<Field>) -> Self {
-        debug_assert!(std::str::from_utf8(&buf).is_ok());
+    pub(crate) fn from_parts(buf: ByteString, fields: Vec<Field>) -> Self {
         Message { buf, fields }
     }
 
@@ -74,11 +75,65 @@ impl Message {
         if span.start == SYNTHETIC_OUTPUT {
             return "Output";
         }
-        let bytes = self.buf.get(span.start as usize..span.end as usize).unwrap_or_default();
-        // The buffer was validated as UTF-8 when the message was built and spans end on
-        // ASCII delimiters (':', ' ', '\r', '\n'), so this never fails; an empty string
-        // is the harmless answer if it ever did.
-        std::str::from_utf8(bytes).unwrap_or_default()
+        // Spans end on ASCII delimiters (':', ' ', '\r', '\n'), hence on char boundaries:
+        // this never fails; an empty string is the harmless answer if it ever did.
+        self.buf.get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+
+    /// The raw bytes of a key, for comparisons that need no UTF-8 check.
+    fn key_bytes(&self, span: Span) -> &[u8] {
+        if span.start == SYNTHETIC_OUTPUT {
+            return b"Output";
+        }
+        self.buf.as_bytes().get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+
+    fn key_is(&self, f: &Field, key: &str) -> bool {
+        let k = self.key_bytes(f.key);
+        k.len() == key.len() && k.eq_ignore_ascii_case(key.as_bytes())
+    }
+
+    /// The first value of each of `keys` (compared without case), in one pass over the
+    /// fields; keys are compared as bytes and only the values found are turned into `str`.
+    pub fn get_many<const N: usize>(&self, keys: &[&str; N]) -> [Option<&str>; N] {
+        let mut out = [None; N];
+        let mut found = 0;
+        for f in &self.fields {
+            let k = self.key_bytes(f.key);
+            for (i, want) in keys.iter().enumerate() {
+                if out[i].is_none() && k.len() == want.len() && k.eq_ignore_ascii_case(want.as_bytes()) {
+                    out[i] = Some(self.text(f.value));
+                    found += 1;
+                    break;
+                }
+            }
+            if found == N {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Like [`Message::get_many`] for a block of keys that Asterisk writes together and in
+    /// order (a channel block): finds the first key, then takes the following fields while
+    /// they are the expected keys. A missing key other than the last makes the block
+    /// irregular: `None`, and the caller scans instead.
+    pub fn get_run<const N: usize>(&self, keys: &[&str; N]) -> Option<[Option<&str>; N]> {
+        let first = keys.first()?;
+        let start = self.fields.iter().position(|f| self.key_is(f, first))?;
+        let mut out = [None; N];
+        let mut fields = self.fields.get(start..)?.iter().peekable();
+        for (i, want) in keys.iter().enumerate() {
+            match fields.peek() {
+                Some(f) if self.key_is(f, want) => {
+                    out[i] = Some(self.text(f.value));
+                    fields.next();
+                }
+                _ if i + 1 == N => {}
+                _ => return None,
+            }
+        }
+        Some(out)
     }
 
     /// Number of fields.
@@ -98,16 +153,17 @@ impl Message {
 
     /// The first value for `key`, compared without case.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields.iter().find(|f| self.text(f.key).eq_ignore_ascii_case(key)).map(|f| self.text(f.value))
+        self.fields.iter().find(|f| self.key_is(f, key)).map(|f| self.text(f.value))
     }
 
     /// Every value for `key` in wire order (repeated keys such as `Output`, `Variable`).
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields.iter().filter(move |f| self.text(f.key).eq_ignore_ascii_case(key)).map(|f| self.text(f.value))
+        self.fields.iter().filter(move |f| self.key_is(f, key)).map(|f| self.text(f.value))
     }
 
     /// The first key/value pair, which names the message (`Event: X`, `Response: Y`).
     pub fn first(&self) -> Option<(&str, &str)> {
+        // Hot: called for every event to read its name.
         self.fields.first().map(|f| (self.text(f.key), self.text(f.value)))
     }
 
@@ -206,7 +262,7 @@ impl Eq for Message {}
 /// Builds a [`Message`] into one buffer.
 #[derive(Default)]
 pub struct MessageBuilder {
-    buf: BytesMut,
+    buf: String,
     fields: Vec<Field>,
 }
 
@@ -223,29 +279,25 @@ impl MessageBuilder {
         let key_start = self.buf.len();
         put_clean(&mut self.buf, key);
         let key_end = self.buf.len();
-        self.buf.put_slice(b": ");
+        self.buf.push_str(": ");
         let value_start = self.buf.len();
         put_clean(&mut self.buf, value);
         let value_end = self.buf.len();
-        self.buf.put_slice(b"\r\n");
+        self.buf.push_str("\r\n");
         self.fields.push(Field { key: span(key_start, key_end), value: span(value_start, value_end) });
     }
 
     /// Finishes the message.
     pub fn build(self) -> Message {
-        Message { buf: self.buf.freeze(), fields: self.fields }
+        Message { buf: ByteString::from(self.buf), fields: self.fields }
     }
 }
 
-fn put_clean(buf: &mut BytesMut, text: &str) {
+fn put_clean(buf: &mut String, text: &str) {
     if text.bytes().any(|b| b == b'\r' || b == b'\n') {
-        for ch in text.chars() {
-            let ch = if ch == '\r' || ch == '\n' { ' ' } else { ch };
-            let mut tmp = [0u8; 4];
-            buf.put_slice(ch.encode_utf8(&mut tmp).as_bytes());
-        }
+        buf.extend(text.chars().map(|ch| if ch == '\r' || ch == '\n' { ' ' } else { ch }));
     } else {
-        buf.put_slice(text.as_bytes());
+        buf.push_str(text);
     }
 }
 
@@ -257,6 +309,15 @@ pub(crate) fn span(start: usize, end: usize) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_in_order_is_read_positionally_and_an_irregular_one_is_refused() {
+        let m = Message::from_pairs([("Event", "Newstate"), ("A", "1"), ("B", "2"), ("C", "3"), ("D", "4")]);
+        assert_eq!(m.get_run(&["a", "b", "c"]), Some([Some("1"), Some("2"), Some("3")]));
+        assert_eq!(m.get_run(&["B", "C", "X"]), Some([Some("2"), Some("3"), None]), "the last key may be absent");
+        assert_eq!(m.get_run(&["A", "C", "D"]), None, "B stands in the way");
+        assert_eq!(m.get_many(&["D", "a", "nope"]), [Some("4"), Some("1"), None]);
+    }
 
     #[test]
     fn lookup_ignores_case_and_first_occurrence_wins() {

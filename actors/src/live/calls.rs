@@ -53,15 +53,23 @@ impl Channel {
         }
     }
 
-    /// Refreshes what a channel event says about the channel now.
+    /// Refreshes what a channel event says about the channel now. Hot (every channel
+    /// event): nothing is allocated unless a value changed.
     pub fn update(&mut self, b: &ChannelBlock<'_>) {
-        self.state = b.state;
-        self.caller_num = b.caller_id_num.map(str::to_string);
-        if let Some(n) = b.caller_id_name() {
-            self.caller_name = Some(n.into_owned());
+        fn set(field: &mut Option<String>, value: Option<&str>) {
+            if field.as_deref() != value {
+                *field = value.map(str::to_string);
+            }
         }
-        self.connected_num = b.connected_line_num.map(str::to_string);
-        if !b.context.is_empty() {
+        self.state = b.state;
+        set(&mut self.caller_num, b.caller_id_num);
+        set(&mut self.connected_num, b.connected_line_num);
+        if let Some(n) = b.caller_id_name() {
+            if self.caller_name.as_deref() != Some(n.as_ref()) {
+                self.caller_name = Some(n.into_owned());
+            }
+        }
+        if !b.context.is_empty() && (self.context != b.context || self.exten != b.exten) {
             self.context = b.context.to_string();
             self.exten = b.exten.to_string();
         }

@@ -27,6 +27,11 @@ pub struct SetMaydayPause(pub Option<PauseState>);
 #[rtype(result = "()")]
 pub struct AgentRollDay(pub chrono::NaiveDate);
 
+/// The current snapshot.
+#[derive(Message)]
+#[rtype(result = "Arc<AgentSnapshot>")]
+pub struct GetAgent;
+
 /// An agent's snapshot changed (sent to the tenant).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -151,5 +156,13 @@ impl Handler<AgentRollDay> for AgentActor {
             self.dirty = true;
             self.publish(ctx);
         }
+    }
+}
+
+impl Handler<GetAgent> for AgentActor {
+    type Result = MessageResult<GetAgent>;
+
+    fn handle(&mut self, _: GetAgent, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.last.clone())
     }
 }

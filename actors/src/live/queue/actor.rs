@@ -62,6 +62,9 @@ impl QueueActor {
     }
 
     fn publish(&mut self) {
+        if !self.state.take_dirty() {
+            return;
+        }
         let snap = self.state.snapshot();
         if *self.last != snap {
             self.last = Arc::new(snap);

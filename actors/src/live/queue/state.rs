@@ -1,5 +1,11 @@
 //! One queue's live state: waiting callers with join times and positions, members, and
 //! today's counters in the tenant's time zone (figure definitions in `live::figures`).
+//!
+//! Snapshots are cheap to take: members and waiting callers are kept as shared views that
+//! are rebuilt only when they change, and a snapshot is only taken when something shown
+//! changed (`take_dirty`).
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,10 +34,9 @@ pub struct MemberView {
     pub membership: String,
 }
 
-/// A waiting caller as shown.
+/// A waiting caller as shown (the list is in position order).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitingView {
-    pub position: u32,
     pub uniqueid: String,
     pub linkedid: String,
     pub channel: String,
@@ -50,11 +55,12 @@ pub struct QueueSnapshot {
     pub strategy: String,
     pub service_level_secs: u64,
     pub day: chrono::NaiveDate,
-    pub waiting: Vec<WaitingView>,
+    /// In position order (the first is position 1).
+    pub waiting: Vec<Arc<WaitingView>>,
     /// Join time of the longest-waiting caller (clients tick the live "longest wait").
     pub oldest_joined_ms: Option<Millis>,
-    pub members: Vec<MemberView>,
-    /// Members not offline, not paused, not in a call (Asterisk's "available" minus wrap-up).
+    pub members: Vec<Arc<MemberView>>,
+    /// Members not offline, not paused, not in or ringing for a call.
     pub available: u32,
     pub logged_in: u32,
     pub counters: QueueCounters,
@@ -68,10 +74,51 @@ impl QueueSnapshot {
     }
 }
 
+/// A member, with its shown view kept ready: snapshots share it until it changes.
 #[derive(Clone, Debug)]
 struct Member {
     info: MemberInfo,
     ringing: bool,
+    view: Arc<MemberView>,
+}
+
+impl Member {
+    fn new(info: MemberInfo, ringing: bool) -> Self {
+        let view = Arc::new(Self::view_of(&info, ringing));
+        Member { info, ringing, view }
+    }
+
+    fn view_of(i: &MemberInfo, ringing: bool) -> MemberView {
+        MemberView {
+            interface: i.interface.clone(),
+            state_interface: i.state_interface.clone(),
+            name: i.member_name.clone(),
+            agent: i.agent,
+            status: i.status,
+            paused: i.paused,
+            paused_reason: i.paused_reason.clone(),
+            in_call: i.in_call,
+            ringing,
+            penalty: i.penalty,
+            calls_taken: i.calls_taken,
+            membership: i.membership.clone(),
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.view = Arc::new(Self::view_of(&self.info, self.ringing));
+    }
+}
+
+fn waiting_view(w: WaitingCaller) -> Arc<WaitingView> {
+    Arc::new(WaitingView {
+        uniqueid: w.uniqueid,
+        linkedid: w.linkedid,
+        channel: w.channel,
+        caller_num: w.caller_num,
+        caller_name: w.caller_name,
+        joined_ms: w.joined_ms,
+    })
 }
 
 /// The state of one queue.
@@ -82,10 +129,12 @@ pub struct QueueState {
     settings: QueueSettings,
     params: QueueParamsInfo,
     params_seen: bool,
-    waiting: Vec<WaitingCaller>,
+    waiting: Vec<Arc<WaitingView>>,
     members: Vec<Member>,
     day: chrono::NaiveDate,
     counters: QueueCounters,
+    /// Something shown changed since the last `take_dirty`.
+    dirty: bool,
 }
 
 impl QueueState {
@@ -100,18 +149,26 @@ impl QueueState {
             members: Vec::new(),
             day,
             counters: QueueCounters::default(),
+            dirty: true,
         }
+    }
+
+    /// True (once) when something shown changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
     }
 
     /// Restores persisted counters of `day` (ignored when they are of another day).
     pub fn restore(&mut self, day: chrono::NaiveDate, counters: QueueCounters) {
         if day == self.day {
             self.counters = counters;
+            self.dirty = true;
         }
     }
 
     pub fn set_settings(&mut self, settings: QueueSettings) {
         self.settings = settings;
+        self.dirty = true;
     }
 
     /// The service-level threshold: Mayday's setting, else Asterisk's (when set), else 20 s.
@@ -143,16 +200,22 @@ impl QueueState {
         }
         self.day = today;
         self.counters = QueueCounters::default();
+        self.dirty = true;
         true
+    }
+
+    fn member_mut(&mut self, interface: &str) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.info.interface.eq_ignore_ascii_case(interface))
     }
 
     /// Applies one fact; returns true when the counters changed (to persist them).
     pub fn apply(&mut self, fact: QueueFact) -> bool {
+        self.dirty = true;
         let sl = self.service_level_secs();
         match fact {
             QueueFact::CallerJoined(caller) => {
                 self.waiting.retain(|w| w.uniqueid != caller.uniqueid);
-                self.waiting.push(caller);
+                self.waiting.push(waiting_view(caller));
                 self.counters.record_offered();
                 true
             }
@@ -175,6 +238,7 @@ impl QueueState {
                 if let Some(m) = self.member_mut(&interface) {
                     m.ringing = false;
                     m.info.in_call = true;
+                    m.refresh();
                 }
                 true
             }
@@ -185,19 +249,25 @@ impl QueueState {
                 }
                 if let Some(m) = self.member_mut(&interface) {
                     m.info.in_call = false;
+                    m.refresh();
                 }
                 true
             }
             QueueFact::MemberRinging { interface, ringing } => {
-                if let Some(m) = self.member_mut(&interface) {
+                if let Some(m) = self.member_mut(&interface).filter(|m| m.ringing != ringing) {
                     m.ringing = ringing;
+                    m.refresh();
                 }
                 false
             }
             QueueFact::Member(info) => {
                 match self.member_mut(&info.interface) {
-                    Some(m) => m.info = info,
-                    None => self.members.push(Member { info, ringing: false }),
+                    Some(m) if m.info == info => {}
+                    Some(m) => {
+                        m.info = info;
+                        m.refresh();
+                    }
+                    None => self.members.push(Member::new(info, false)),
                 }
                 false
             }
@@ -222,17 +292,13 @@ impl QueueState {
                     .map(|info| {
                         let ringing = ringing.iter().any(|r| r.eq_ignore_ascii_case(&info.interface))
                             && info.status == DeviceState::Ringing;
-                        Member { info, ringing }
+                        Member::new(info, ringing)
                     })
                     .collect();
-                self.waiting = waiting;
+                self.waiting = waiting.into_iter().map(waiting_view).collect();
                 false
             }
         }
-    }
-
-    fn member_mut(&mut self, interface: &str) -> Option<&mut Member> {
-        self.members.iter_mut().find(|m| m.info.interface.eq_ignore_ascii_case(interface))
     }
 
     /// Members of this queue that map to an agent.
@@ -241,24 +307,7 @@ impl QueueState {
     }
 
     pub fn snapshot(&self) -> QueueSnapshot {
-        let members: Vec<MemberView> = self
-            .members
-            .iter()
-            .map(|m| MemberView {
-                interface: m.info.interface.clone(),
-                state_interface: m.info.state_interface.clone(),
-                name: m.info.member_name.clone(),
-                agent: m.info.agent,
-                status: m.info.status,
-                paused: m.info.paused,
-                paused_reason: m.info.paused_reason.clone(),
-                in_call: m.info.in_call,
-                ringing: m.ringing,
-                penalty: m.info.penalty,
-                calls_taken: m.info.calls_taken,
-                membership: m.info.membership.clone(),
-            })
-            .collect();
+        let members: Vec<Arc<MemberView>> = self.members.iter().map(|m| m.view.clone()).collect();
         let logged_in = members.iter().filter(|m| !m.status.is_offline()).count();
         let available = members
             .iter()
@@ -275,20 +324,7 @@ impl QueueState {
             strategy: self.params.strategy.clone(),
             service_level_secs: self.service_level_secs(),
             day: self.day,
-            waiting: self
-                .waiting
-                .iter()
-                .enumerate()
-                .map(|(i, w)| WaitingView {
-                    position: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    uniqueid: w.uniqueid.clone(),
-                    linkedid: w.linkedid.clone(),
-                    channel: w.channel.clone(),
-                    caller_num: w.caller_num.clone(),
-                    caller_name: w.caller_name.clone(),
-                    joined_ms: w.joined_ms,
-                })
-                .collect(),
+            waiting: self.waiting.clone(),
             oldest_joined_ms: self.waiting.iter().map(|w| w.joined_ms).min(),
             members,
             available: u32::try_from(available).unwrap_or(u32::MAX),
@@ -351,7 +387,10 @@ mod tests {
         for (i, uid) in ["a", "b", "c", "d", "e"].iter().enumerate() {
             q.apply(QueueFact::CallerJoined(caller(uid, i as i64 * 1000)));
         }
-        assert_eq!(q.snapshot().waiting.iter().map(|w| w.position).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            q.snapshot().waiting.iter().map(|w| w.uniqueid.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e"]
+        );
         assert_eq!(q.snapshot().oldest_joined_ms, Some(0));
         q.apply(QueueFact::CallerLeft { uniqueid: "a".into() });
         q.apply(QueueFact::CallerConnected {

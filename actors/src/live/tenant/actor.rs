@@ -11,13 +11,13 @@ use actix::prelude::*;
 
 use super::state::{Effect, Snapshot, TenantState};
 use crate::ami::{action, AmiError, AmiLink, ConnectKind, Message};
-use crate::live::agent::actor::{AgentActor, AgentFacts, AgentRollDay, AgentUpdated, SetMaydayPause};
+use crate::live::agent::actor::{AgentActor, AgentFacts, AgentRollDay, AgentUpdated, GetAgent, SetMaydayPause};
 use crate::live::agent::state::{AgentSnapshot, AgentState};
 use crate::live::calls::LiveCall;
 use crate::live::facts::{AgentFact, QueueFact};
 use crate::live::ids::{now_ms, AgentId, Millis, TenantId};
 use crate::live::metrics::TenantMetrics;
-use crate::live::queue::actor::{QueueActor, QueueFacts, QueueUpdated, RollDay, SetQueueSettings};
+use crate::live::queue::actor::{GetQueue, QueueActor, QueueFacts, QueueUpdated, RollDay, SetQueueSettings};
 use crate::live::queue::state::{QueueSnapshot, QueueState};
 use crate::live::spec::{PauseState, TenantSpec};
 use crate::live::store::LiveStore;
@@ -109,6 +109,12 @@ pub enum PauseError {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct UpdateSpec(pub Arc<TenantSpec>);
+
+/// Resolves once every fact sent so far has been applied by the queue and agent actors
+/// (benches and tests wait on it; mailboxes are in order).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle;
 
 /// Stop the tenant and its actors.
 #[derive(Message)]
@@ -557,5 +563,22 @@ impl Handler<StopTenant> for TenantActor {
 
     fn handle(&mut self, _: StopTenant, ctx: &mut Context<Self>) {
         ctx.stop();
+    }
+}
+
+impl Handler<Settle> for TenantActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Settle, _: &mut Context<Self>) -> Self::Result {
+        let queues: Vec<Addr<QueueActor>> = self.queues.values().cloned().collect();
+        let agents: Vec<Addr<AgentActor>> = self.agents.values().cloned().collect();
+        Box::pin(async move {
+            for q in queues {
+                let _ = q.send(GetQueue).await;
+            }
+            for a in agents {
+                let _ = a.send(GetAgent).await;
+            }
+        })
     }
 }

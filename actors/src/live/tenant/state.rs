@@ -193,7 +193,7 @@ impl TenantState {
 
     /// Makes sure the channel of an event is known and on the right call; `None` for a
     /// channel that already hung up (late events never resurrect one).
-    fn touch(&mut self, b: &ChannelBlock<'_>, now: Millis) -> Option<String> {
+    fn touch<'b>(&mut self, b: &ChannelBlock<'b>, now: Millis) -> Option<&'b str> {
         if self.calls.is_dead(b.uniqueid) {
             return None;
         }
@@ -208,7 +208,7 @@ impl TenantState {
                 self.calls.add_channel(Channel::from_block(b, now));
             }
         }
-        Some(b.uniqueid.to_string())
+        Some(b.uniqueid)
     }
 
     fn call_mut(&mut self, uniqueid: &str) -> Option<&mut Call> {
@@ -250,10 +250,10 @@ impl TenantState {
             }
             TypedEvent::BridgeEnter(b) => {
                 let Some(uid) = self.touch(&b.channel, now) else { return false };
-                if let Some(ch) = self.calls.channel_mut(&uid) {
+                if let Some(ch) = self.calls.channel_mut(uid) {
                     ch.bridge = Some(b.bridge.uniqueid.to_string());
                 }
-                self.on_bridged(&uid, now, out)
+                self.on_bridged(uid, now, out)
             }
             TypedEvent::BridgeLeave(b) => {
                 if let Some(ch) = self.calls.channel_mut(b.channel.uniqueid) {
@@ -270,14 +270,14 @@ impl TenantState {
             TypedEvent::QueueCallerJoin(e) => {
                 let Some(uid) = self.touch(&e.channel, now) else { return false };
                 let caller = WaitingCaller {
-                    uniqueid: uid.clone(),
+                    uniqueid: uid.to_string(),
                     linkedid: e.channel.linkedid.to_string(),
                     channel: e.channel.channel.to_string(),
                     caller_num: e.channel.caller_id_num.map(str::to_string),
                     caller_name: e.channel.caller_id_name().map(|n| n.into_owned()),
                     joined_ms: now,
                 };
-                if let Some(call) = self.call_mut(&uid) {
+                if let Some(call) = self.call_mut(uid) {
                     call.kind = CallKind::Queue;
                     call.queue = Some(e.queue.to_string());
                     call.state = CallState::Waiting;
@@ -434,7 +434,7 @@ impl TenantState {
             .dial_string
             .map(|s| s.split('@').next().unwrap_or(s).to_string())
             .or_else(|| d.dest.connected_line_num.map(str::to_string));
-        let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        let Some(call) = self.calls.call_of_channel_mut(caller) else { return false };
         if call.kind == CallKind::Queue {
             // app_queue's own legs: AgentCalled says who rings.
             return false;
@@ -444,7 +444,7 @@ impl TenantState {
             call.kind = CallKind::Outbound;
             call.agent = Some(agent);
             call.agent_interface = Some(caller_device);
-            call.agent_channel = Some(dest);
+            call.agent_channel = Some(dest.to_string());
             call.state = CallState::Ringing;
             let c = Self::agent_call(call, dialed, now);
             out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
@@ -452,13 +452,13 @@ impl TenantState {
             call.kind = CallKind::Direct;
             call.agent = Some(agent);
             call.agent_interface = Some(dest_device);
-            call.agent_channel = Some(dest);
+            call.agent_channel = Some(dest.to_string());
             call.state = CallState::Ringing;
             let c = Self::agent_call(call, caller_num, now);
             out.push(Effect::Agent(agent, AgentFact::Ringing(c)));
         } else if call.state == CallState::Dialplan {
             call.state = CallState::Ringing;
-            call.agent_channel = Some(dest);
+            call.agent_channel = Some(dest.to_string());
         }
         true
     }
@@ -516,7 +516,7 @@ impl TenantState {
     ) -> bool {
         let Some(transferee) = transferee.and_then(|t| self.touch(t, now)) else { return false };
         let transferer_uid = transferer.map(|t| t.uniqueid.to_string());
-        let Some(call) = self.calls.call_of_channel_mut(&transferee) else { return false };
+        let Some(call) = self.calls.call_of_channel_mut(transferee) else { return false };
         let snapshot = call.clone();
         // Queue calls end for their agent with AgentComplete (reason transfer).
         if snapshot.kind != CallKind::Queue {
@@ -543,13 +543,13 @@ impl TenantState {
         let agent = self.resolve_member(e.queue, e.interface);
         let Some(caller) = e.caller.as_ref().and_then(|c| self.touch(c, now)) else { return false };
         let party = e.caller.as_ref().and_then(|c| c.caller_id_num).map(str::to_string);
-        let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        let Some(call) = self.calls.call_of_channel_mut(caller) else { return false };
         call.kind = CallKind::Queue;
         call.queue = Some(e.queue.to_string());
         call.state = CallState::Ringing;
         call.agent = agent;
         call.agent_interface = Some(e.interface.to_string());
-        call.agent_channel = member;
+        call.agent_channel = member.map(str::to_string);
         if let Some(agent) = agent {
             let c = Self::agent_call(call, party, now);
             out.push(Effect::Agent(agent, AgentFact::Ringing(c)));
@@ -591,7 +591,7 @@ impl TenantState {
         let party = e.caller.as_ref().and_then(|c| c.caller_id_num).map(str::to_string);
         let uniqueid = e.caller.as_ref().map(|c| c.uniqueid.to_string()).unwrap_or_default();
         let mut joined = None;
-        if let Some(call) = caller.and_then(|c| self.calls.call_of_channel_mut(&c)) {
+        if let Some(call) = caller.and_then(|c| self.calls.call_of_channel_mut(c)) {
             call.kind = CallKind::Queue;
             call.queue = Some(e.queue.to_string());
             call.state = CallState::Talking;
@@ -599,7 +599,7 @@ impl TenantState {
             call.agent = agent;
             call.agent_interface = Some(e.interface.to_string());
             if member.is_some() {
-                call.agent_channel = member;
+                call.agent_channel = member.map(str::to_string);
             }
             joined = call.queue_joined_ms;
             if let Some(agent) = agent {
