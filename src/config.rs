@@ -41,6 +41,14 @@
 //! | `LIVE_PERSIST_AFTER` | `500ms` | today's counters are persisted this long after they change |
 //! | `LIVE_DAY_CHECK` | `30s` | how often tenants check for a new day in their time zone |
 //! | `LIVE_PAUSE_CONFIRM` | `5s` | how long a pause Mayday sent waits for Asterisk's confirmation |
+//! | `LIVE_PUSH_INTERVAL` | `20ms` | changes gather this long before one delta per topic is pushed |
+//! | `LIVE_PUSH_HISTORY` | `512` | deltas each topic keeps for clients that resume |
+//! | `WS_HEARTBEAT` | `15s` | WebSocket ping interval (and login-session re-check) |
+//! | `WS_IDLE_TIMEOUT` | `45s` | a WebSocket that sends nothing (not even a pong) this long is closed |
+//! | `WS_MAX_FRAME_BYTES` | `65536` | largest frame a client may send |
+//! | `WS_OUTBOX_FRAMES` | `256` | frames queued for one slow client before its topics coalesce |
+//! | `WS_OUTBOX_BYTES` | `1048576` | bytes queued for one slow client before its topics coalesce |
+//! | `WS_STUCK_AFTER` | `10s` | a client over its outbox limits this long is closed as too slow |
 //! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
@@ -140,6 +148,20 @@ pub struct LiveConfig {
     pub persist_after: Duration,
     pub day_check: Duration,
     pub pause_confirm: Duration,
+    pub push_interval: Duration,
+    pub push_history: usize,
+}
+
+/// WebSocket sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WsConfig {
+    pub heartbeat: Duration,
+    pub idle_timeout: Duration,
+    pub max_frame_bytes: usize,
+    pub outbox_frames: usize,
+    pub outbox_bytes: usize,
+    /// A session over its outbox limits this long is closed as a slow consumer.
+    pub stuck_after: Duration,
 }
 
 /// Everything Mayday is configured with.
@@ -170,6 +192,7 @@ pub struct Config {
     /// Run migrations when the server starts.
     pub migrate_on_start: bool,
     pub live: LiveConfig,
+    pub ws: WsConfig,
     pub metrics_token: Option<SecretString>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
@@ -385,8 +408,18 @@ impl Config {
                 persist_after: duration(src, "LIVE_PERSIST_AFTER", Duration::from_millis(500))?,
                 day_check: duration(src, "LIVE_DAY_CHECK", Duration::from_secs(30))?,
                 pause_confirm: duration(src, "LIVE_PAUSE_CONFIRM", Duration::from_secs(5))?,
+                push_interval: duration(src, "LIVE_PUSH_INTERVAL", Duration::from_millis(20))?,
+                push_history: number(src, "LIVE_PUSH_HISTORY", 512)?,
             },
             metrics_token: src.get("METRICS_TOKEN").map(SecretString::new),
+            ws: WsConfig {
+                heartbeat: duration(src, "WS_HEARTBEAT", Duration::from_secs(15))?,
+                idle_timeout: duration(src, "WS_IDLE_TIMEOUT", Duration::from_secs(45))?,
+                max_frame_bytes: number(src, "WS_MAX_FRAME_BYTES", 64 * 1024)?,
+                outbox_frames: number(src, "WS_OUTBOX_FRAMES", 256)?,
+                outbox_bytes: number(src, "WS_OUTBOX_BYTES", 1024 * 1024)?,
+                stuck_after: duration(src, "WS_STUCK_AFTER", Duration::from_secs(10))?,
+            },
             warnings,
         })
     }

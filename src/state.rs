@@ -10,6 +10,8 @@ use crate::crypto::SecretBox;
 use crate::db::DbPool;
 use crate::live::Live;
 use crate::redis::{Keys, RedisPool};
+use crate::ws::WsRegistry;
+use mayday_actors::push::PushMetrics;
 
 /// Shared server state.
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     pub secrets: SecretBox,
     pub live: Live,
+    pub ws: Arc<WsRegistry>,
+    pub push_metrics: Arc<PushMetrics>,
 }
 
 impl AppState {
@@ -55,6 +59,8 @@ impl AppState {
             hasher,
             secrets,
             live: Live::default(),
+            ws: Arc::new(WsRegistry::default()),
+            push_metrics: Arc::new(PushMetrics::default()),
         })
     }
 }

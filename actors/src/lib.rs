@@ -5,4 +5,5 @@
 
 pub mod ami;
 pub mod live;
+pub mod push;
 pub mod sim;

@@ -21,7 +21,9 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
             return Err(ApiError::unauthorized());
         }
     }
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(render(&state)))
+    let mut body = render(&state);
+    render_push(&state, &mut body).await;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -52,6 +54,47 @@ impl<'a> Family<'a> {
 
 fn load(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
+}
+
+/// The WebSocket push layer, with per-topic subscriber counts asked of each tenant.
+async fn render_push(state: &AppState, out: &mut String) {
+    let m = &state.push_metrics;
+    let mut f = Family::new(out, "mayday_ws_sessions", "gauge", "open WebSocket sessions");
+    f.sample("mayday_ws_sessions", &[], load(&m.sessions));
+    for (name, help, c) in [
+        ("mayday_ws_messages_pushed_total", "frames queued for subscribers (each payload serialised once)", &m.pushed),
+        ("mayday_ws_messages_delivered_total", "frames written to sockets", &m.delivered),
+        ("mayday_ws_coalesced_total", "times a slow subscriber's backlog was replaced by one snapshot", &m.coalesced),
+        ("mayday_ws_dropped_total", "deltas dropped by coalescing", &m.dropped),
+    ] {
+        let mut f = Family::new(out, name, "counter", help);
+        f.sample(name, &[], load(c));
+    }
+    let mut f = Family::new(out, "mayday_ws_closes_total", "counter", "WebSocket sessions closed, by reason");
+    for (reason, c) in [
+        ("slow_consumer", &m.closed_slow),
+        ("idle_timeout", &m.closed_idle),
+        ("session_ended", &m.closed_revoked),
+        ("protocol_error", &m.closed_protocol),
+        ("normal", &m.closed_normal),
+        ("shutdown", &m.closed_shutdown),
+    ] {
+        f.sample("mayday_ws_closes_total", &[("reason", reason)], load(c));
+    }
+    let tenants: Vec<_> = state.live.registry.tenants.iter().map(|e| (*e.key(), e.value().addr.clone())).collect();
+    let mut counts = Vec::new();
+    for (id, addr) in tenants {
+        if let Ok(list) = addr.send(mayday_actors::live::tenant::actor::GetSubscriberCounts).await {
+            counts.push((id, list));
+        }
+    }
+    counts.sort_by_key(|(id, _)| *id);
+    let mut f = Family::new(out, "mayday_ws_topic_subscribers", "gauge", "subscribers of each topic with any");
+    for (id, list) in counts {
+        for (topic, n) in list {
+            f.sample("mayday_ws_topic_subscribers", &[("tenant", &id.to_string()), ("topic", &topic)], n);
+        }
+    }
 }
 
 /// Reads one counter of a link.

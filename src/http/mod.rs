@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     pbxes::routes(cfg);
     live::routes(cfg);
     metrics::routes(cfg);
+    cfg.service(web::resource("/ws").route(web::get().to(crate::ws::session::connect)));
 }
 
 /// A malformed query string is a 400 in the JSON shape.

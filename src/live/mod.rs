@@ -33,6 +33,8 @@ impl Live {
             persist_after: state.config.live.persist_after,
             day_check: state.config.live.day_check,
             pause_confirm: state.config.live.pause_confirm,
+            push_interval: state.config.live.push_interval,
+            push_history: state.config.live.push_history,
         };
         let arbiters = state.config.live.arbiters;
         let addr = LiveSupervisor::new(live.registry.clone(), store, timings, arbiters).start();

@@ -131,6 +131,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<Caller
 
 pub async fn logout(state: &AppState, caller: &Caller) -> ServiceResult<()> {
     state.sessions.delete(&caller.session, caller.user).await?;
+    state.ws.close(&caller.session, mayday_actors::push::CloseReason::SessionEnded);
     Ok(())
 }
 

@@ -340,6 +340,9 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
 /// Ends every session of a user at once.
 pub async fn end_sessions(state: &AppState, id: UserId) -> ServiceResult<()> {
     let ended = state.sessions.delete_all(id).await?;
+    for sid in &ended {
+        state.ws.close(sid, mayday_actors::push::CloseReason::SessionEnded);
+    }
     if !ended.is_empty() {
         tracing::info!(user.id = id.0, sessions = ended.len(), "ended the user's sessions");
     }

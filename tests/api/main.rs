@@ -10,3 +10,4 @@ mod migrations;
 mod pbxes;
 mod tenants;
 mod users;
+mod ws;

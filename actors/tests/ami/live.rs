@@ -43,6 +43,7 @@ async fn start_live(sim: &SimHandle, agents: usize) -> Live {
         persist_after: Duration::from_millis(10),
         day_check: Duration::from_secs(60),
         pause_confirm: Duration::from_secs(2),
+        ..LiveTimings::default()
     };
     let supervisor = LiveSupervisor::new(registry.clone(), store.clone(), timings, 0).start();
     let pbx = PbxId(1);

@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod live;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

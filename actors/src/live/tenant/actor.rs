@@ -21,6 +21,9 @@ use crate::live::queue::actor::{GetQueue, QueueActor, QueueFacts, QueueUpdated, 
 use crate::live::queue::state::{QueueSnapshot, QueueState};
 use crate::live::spec::{PauseState, TenantSpec};
 use crate::live::store::LiveStore;
+use crate::push::{Outbox, Resume};
+
+use super::topics::{SubscribeError, Subscriber, TenantTopics};
 
 /// Timers of the live actors.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +34,10 @@ pub struct LiveTimings {
     pub day_check: Duration,
     /// How long a pause Mayday sent waits for Asterisk's confirming events.
     pub pause_confirm: Duration,
+    /// Changes gather this long before they are pushed (one delta per topic per flush).
+    pub push_interval: Duration,
+    /// Deltas each topic keeps for clients that resume.
+    pub push_history: usize,
 }
 
 impl Default for LiveTimings {
@@ -39,6 +46,8 @@ impl Default for LiveTimings {
             persist_after: Duration::from_millis(500),
             day_check: Duration::from_secs(30),
             pause_confirm: Duration::from_secs(5),
+            push_interval: Duration::from_millis(20),
+            push_history: super::topics::DEFAULT_HISTORY,
         }
     }
 }
@@ -116,6 +125,31 @@ pub struct UpdateSpec(pub Arc<TenantSpec>);
 #[rtype(result = "()")]
 pub struct Settle;
 
+/// Follow a topic (the session's outbox receives a snapshot or the missed deltas, then
+/// every delta).
+#[derive(Message)]
+#[rtype(result = "Result<Resume, SubscribeError>")]
+pub struct Subscribe {
+    pub topic: String,
+    /// The (epoch, seq) the client last saw, to resume.
+    pub since: Option<(u64, u64)>,
+    pub outbox: Arc<Outbox>,
+    pub who: Subscriber,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    /// `None`: every topic (the session ended).
+    pub topic: Option<String>,
+    pub outbox: Arc<Outbox>,
+}
+
+/// Subscriber counts per topic (metrics).
+#[derive(Message)]
+#[rtype(result = "Vec<(String, usize)>")]
+pub struct GetSubscriberCounts;
+
 /// Stop the tenant and its actors.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -140,6 +174,8 @@ pub struct TenantActor {
     /// Pauses changed while the link was down: pushed at the next resync.
     unapplied: HashSet<AgentId>,
     today: chrono::NaiveDate,
+    topics: TenantTopics,
+    flush: Option<SpawnHandle>,
     span: tracing::Span,
 }
 
@@ -156,6 +192,7 @@ impl TenantActor {
     ) -> Self {
         let desired = spec.agents.iter().filter_map(|a| Some((a.id, a.pause.clone()?))).collect();
         let span = tracing::info_span!("tenant", tenant.id = spec.id.0, tenant.slug = %spec.slug);
+        let spec_prefix = spec.name_prefix.clone();
         TenantActor {
             today: today_in(spec.timezone),
             state: TenantState::new(spec),
@@ -171,6 +208,8 @@ impl TenantActor {
             paused_in: HashMap::new(),
             expecting: HashMap::new(),
             unapplied: HashSet::new(),
+            topics: TenantTopics::new(&spec_prefix, timings.push_history),
+            flush: None,
             span,
         }
     }
@@ -322,6 +361,17 @@ impl TenantActor {
         })
     }
 
+    /// Pushes what changed after a short interval (changes in between go in one delta).
+    fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flush.is_none() {
+            self.flush = Some(ctx.run_later(self.timings.push_interval, |act, _| {
+                act.flush = None;
+                let calls = act.state.calls.views();
+                act.topics.flush(&act.queue_snaps, &act.agent_snaps, &calls);
+            }));
+        }
+    }
+
     fn roll_day_if_needed(&mut self) {
         let today = today_in(self.state.spec().timezone);
         if today == self.today {
@@ -395,8 +445,11 @@ impl Handler<TenantEvents> for TenantActor {
         for m in &msg.events {
             calls_changed |= self.state.apply(m, now, &mut effects);
         }
+
         if calls_changed {
             self.metrics.bump_calls_version();
+            self.topics.calls_changed();
+            self.schedule_flush(ctx);
         }
         self.dispatch(effects, now, ctx);
     }
@@ -418,10 +471,13 @@ impl Handler<TenantResync> for TenantActor {
                 addr.do_send(StopActor);
             }
             self.queue_snaps.remove(&q);
+            self.topics.queue_removed(&q);
         }
         let after = self.state.calls.calls.len();
         self.link = Some(msg.link);
         self.metrics.bump_calls_version();
+        self.topics.calls_changed();
+        self.schedule_flush(ctx);
         self.metrics.count_resync(msg.kind);
         tracing::info!(kind = ?msg.kind, calls_before = before, calls_after = after, "resynced from the PBX");
         self.dispatch(effects, now, ctx);
@@ -471,16 +527,20 @@ impl Handler<TenantLinkDown> for TenantActor {
 impl Handler<QueueUpdated> for TenantActor {
     type Result = ();
 
-    fn handle(&mut self, msg: QueueUpdated, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: QueueUpdated, ctx: &mut Context<Self>) {
+        self.topics.queue_changed(&msg.0.asterisk_name);
         self.queue_snaps.insert(msg.0.asterisk_name.clone(), msg.0);
+        self.schedule_flush(ctx);
     }
 }
 
 impl Handler<AgentUpdated> for TenantActor {
     type Result = ();
 
-    fn handle(&mut self, msg: AgentUpdated, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: AgentUpdated, ctx: &mut Context<Self>) {
+        self.topics.agent_changed(msg.0.id);
         self.agent_snaps.insert(msg.0.id, msg.0);
+        self.schedule_flush(ctx);
     }
 }
 
@@ -546,6 +606,8 @@ impl Handler<UpdateSpec> for TenantActor {
                 addr.do_send(StopActor);
             }
             self.agent_snaps.remove(&a);
+            self.topics.agent_removed(a);
+            self.schedule_flush(ctx);
         }
         for (q, s) in &spec.queue_settings {
             if let Some(addr) = self.queues.get(q) {
@@ -553,8 +615,9 @@ impl Handler<UpdateSpec> for TenantActor {
             }
         }
         tracing::debug!(parent: &self.span, agents = spec.agents.len(), link_up = self.link.is_some(), "tenant spec updated");
-        self.state.set_spec(spec);
+        let effects = self.state.set_spec(spec);
         self.start_agents(ctx);
+        self.dispatch(effects, now_ms(), ctx);
     }
 }
 
@@ -580,5 +643,35 @@ impl Handler<Settle> for TenantActor {
                 let _ = a.send(GetAgent).await;
             }
         })
+    }
+}
+
+impl Handler<Subscribe> for TenantActor {
+    type Result = Result<Resume, SubscribeError>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        // Changes waiting for the flush are in the cached snapshots already: a new subscriber
+        // starts from them, and the next delta repeats them (harmless: deltas carry states).
+        let calls = self.state.calls.views();
+        self.topics.subscribe(&msg.topic, msg.since, msg.outbox, msg.who, &self.queue_snaps, &self.agent_snaps, &calls)
+    }
+}
+
+impl Handler<Unsubscribe> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        match msg.topic {
+            Some(t) => self.topics.unsubscribe(&t, &msg.outbox),
+            None => self.topics.unsubscribe_all(&msg.outbox),
+        }
+    }
+}
+
+impl Handler<GetSubscriberCounts> for TenantActor {
+    type Result = MessageResult<GetSubscriberCounts>;
+
+    fn handle(&mut self, _: GetSubscriberCounts, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.topics.subscriber_counts())
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod state;
+pub mod topics;
 
 pub use actor::TenantActor;
 pub use state::{Effect, Snapshot, TenantState};

@@ -51,6 +51,8 @@ struct MemberRef {
     /// The latest state Asterisk reported.
     membership: Membership,
     last_call: u64,
+    /// The whole member, to re-send when its agent mapping changes.
+    info: MemberInfo,
 }
 
 /// The tenant's view of its PBX traffic.
@@ -89,7 +91,7 @@ impl TenantState {
 
     /// A changed spec (agents added or removed, settings): calls and members are kept,
     /// members are mapped to agents again.
-    pub fn set_spec(&mut self, spec: Arc<TenantSpec>) {
+    pub fn set_spec(&mut self, spec: Arc<TenantSpec>) -> Vec<Effect> {
         let mut next = TenantState::new(spec);
         next.calls = std::mem::take(&mut self.calls);
         next.members = std::mem::take(&mut self.members);
@@ -99,12 +101,19 @@ impl TenantState {
             .iter()
             .map(|(k, m)| (k.clone(), next.agent_of_member(&m.state_interface, &m.interface, &m.member_name)))
             .collect();
+        let mut out = Vec::new();
         for (k, agent) in remapped {
             if let Some(m) = next.members.get_mut(&k) {
-                m.agent = agent;
+                if m.agent != agent {
+                    m.agent = agent;
+                    m.info.agent = agent;
+                    // The queue shows the member's agent: tell it.
+                    out.push(Effect::Queue(k.0.clone(), QueueFact::Member(m.info.clone())));
+                }
             }
         }
         *self = next;
+        out
     }
 
     pub fn set_queue_settings(&mut self, queue: &str, settings: QueueSettings) {
@@ -171,6 +180,7 @@ impl TenantState {
             wrapup_secs: e.wrapup_time_secs,
             membership: membership(e.queue, &info),
             last_call: e.last_call,
+            info: info.clone(),
         };
         self.members.insert(Self::member_key(e.queue, e.interface), member);
         info
@@ -1010,7 +1020,10 @@ mod tests {
             ])],
         };
         let _ = s.resync(&snap, &[], &[], 0);
-        s.set_spec(spec(&[(7, "1001")]));
+        let remapped = s.set_spec(spec(&[(7, "1001")]));
+        assert!(
+            matches!(&remapped[..], [Effect::Queue(q, QueueFact::Member(m))] if q == "acme-sales" && m.agent == Some(AgentId(7)))
+        );
         match s.agent_resync(AgentId(7), 0) {
             AgentFact::Resync { device, members, .. } => {
                 assert_eq!(device, Some(DeviceState::NotInuse));
