@@ -2,6 +2,7 @@
 //! `user create`, `pbx create`, `sim`. Passwords and secrets come from stdin or the environment,
 //! never from argv (argv is visible to every user of the machine).
 
+pub mod demo;
 pub mod sim;
 
 use std::io::BufRead;
@@ -45,6 +46,8 @@ pub enum Command {
     },
     /// Run the simulated PBX alone (it speaks AMI like Asterisk 22).
     Sim(sim::SimArgs),
+    /// Run the server with a simulated PBX and a seeded demo tenant (open the printed URL).
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +142,7 @@ pub fn run() -> ExitCode {
             Command::User { command: UserCommand::Create(args) } => user_create(config, args).await,
             Command::Pbx { command: PbxCommand::Create(args) } => pbx_create(config, args).await,
             Command::Sim(_) => Ok(()),
+            Command::Demo(args) => demo::run(config, args).await,
         }
     });
     finish(result)

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod live;
 pub mod metrics;
+pub mod pages;
 pub mod pbxes;
 pub mod request_span;
 pub mod tenants;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     pbxes::routes(cfg);
     live::routes(cfg);
     metrics::routes(cfg);
+    pages::routes(cfg);
     cfg.service(web::resource("/ws").route(web::get().to(crate::ws::session::connect)));
 }
 

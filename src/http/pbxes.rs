@@ -56,7 +56,7 @@ async fn update(
     id: web::Path<u64>,
     body: Json<UpdatePbx>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(pbxes::update(&state, &auth, PbxId(id.into_inner()), body.0).await?))
+    Ok(HttpResponse::Ok().json(pbxes::update(&state, Some(&auth), PbxId(id.into_inner()), body.0).await?))
 }
 
 async fn delete(

@@ -53,7 +53,7 @@ async fn update(
     id: web::Path<u64>,
     body: Json<UpdateTenant>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(tenants::update(&state, &auth, TenantId(id.into_inner()), body.0).await?))
+    Ok(HttpResponse::Ok().json(tenants::update(&state, Some(&auth), TenantId(id.into_inner()), body.0).await?))
 }
 
 async fn delete(

@@ -165,8 +165,8 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreatePbx)
     Ok(PbxView::from(pbx))
 }
 
-pub async fn update(state: &AppState, caller: &Caller, id: PbxId, input: UpdatePbx) -> ServiceResult<PbxView> {
-    require_superadmin(Some(caller))?;
+pub async fn update(state: &AppState, caller: Option<&Caller>, id: PbxId, input: UpdatePbx) -> ServiceResult<PbxView> {
+    require_superadmin(caller)?;
     let changes = PbxChanges {
         name: input.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?,
         ami_host: input.ami_host.as_deref().map(|h| validate::hostname("ami_host", h)).transpose()?,
@@ -188,7 +188,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: PbxId, input: UpdateP
                     entity_id: Some(id.to_string()),
                     detail: Some(json!({"enabled": changes.enabled, "ami_host": changes.ami_host, "secret_changed": changes.ami_secret_enc.is_some()})),
                 };
-                audit::record(conn, Some(caller), change).await?;
+                audit::record(conn, caller, change).await?;
                 Ok(repos::pbxes::find(conn, id).await?)
             }
         )

@@ -178,8 +178,13 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreateTena
     Ok(view)
 }
 
-pub async fn update(state: &AppState, caller: &Caller, id: TenantId, input: UpdateTenant) -> ServiceResult<TenantView> {
-    require_superadmin(Some(caller))?;
+pub async fn update(
+    state: &AppState,
+    caller: Option<&Caller>,
+    id: TenantId,
+    input: UpdateTenant,
+) -> ServiceResult<TenantView> {
+    require_superadmin(caller)?;
     let changes = TenantChanges {
         name: input.name.as_deref().map(|n| validate::text("name", n, 120)).transpose()?,
         timezone: input.timezone.as_deref().map(validate::timezone).transpose()?,
@@ -210,7 +215,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: TenantId, input: Upda
                     entity_id: Some(id.to_string()),
                     detail: Some(json!({"enabled": changes.enabled, "pbx_id": changes.pbx_id, "name_prefix": changes.name_prefix, "timezone": changes.timezone})),
                 };
-                audit::record(conn, Some(caller), change).await?;
+                audit::record(conn, caller, change).await?;
                 let d = repos::tenants::domains(conn, id).await?;
                 Ok(TenantView::new(repos::tenants::find(conn, id).await?, d))
             }

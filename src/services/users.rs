@@ -356,3 +356,32 @@ async fn hash_password(state: &AppState, password: String) -> ServiceResult<Stri
         .map_err(|e| ServiceError::internal("hashing", e))?
         .map_err(|e| ServiceError::internal("hashing", e))
 }
+
+/// For operators (the CLI, the demo): creates the user, or brings an existing one of that
+/// username up to date (password, role, name, extension, enabled), ending its sessions.
+pub async fn ensure_as_operator(state: &AppState, tenant: TenantId, input: CreateUser) -> ServiceResult<UserView> {
+    let existing = {
+        let mut conn = state.db.get().await?;
+        repos::users::find_by_username(&mut conn, tenant, input.username.trim()).await?
+    };
+    let Some(user) = existing else {
+        return create(state, None, tenant, input).await;
+    };
+    validate::password("password", &input.password)?;
+    let changes = UserChanges {
+        password_hash: Some(hash_password(state, input.password).await?),
+        role: Some(input.role.as_str().to_string()),
+        display_name: input.display_name,
+        email: None,
+        extension: Some(validate::extension(input.extension.as_deref())?),
+        callerid: None,
+        enabled: Some(input.enabled.unwrap_or(true)),
+    };
+    let id = UserId(user.id);
+    let mut conn = state.db.get().await?;
+    repos::users::update(&mut conn, tenant, id, &changes).await?;
+    let view = UserView::from(repos::users::find(&mut conn, tenant, id).await?);
+    drop(conn);
+    end_sessions(state, id).await?;
+    Ok(view)
+}

@@ -30,6 +30,25 @@ async fn setup(extra: &[(&str, &str)], agents: usize) -> (TestApp, mayday_actors
     (app, sim, t)
 }
 
+/// Applies what a wallboard subscription brought so far, in order: the snapshot (waiting
+/// for it if it has not come) and any deltas that arrived before the `subscribed` answer.
+async fn take_wallboard(c: &mut crate::helpers::ws::WsClient, model: &mut WallboardModel) {
+    let mut got_snapshot = false;
+    for f in std::mem::take(&mut c.seen) {
+        if f["topic"] == "wallboard" {
+            got_snapshot |= f["type"] == "snapshot";
+            model.apply(&f);
+        }
+    }
+    while !got_snapshot {
+        let f = c.next().await.expect("the wallboard snapshot");
+        if f["topic"] == "wallboard" {
+            got_snapshot = f["type"] == "snapshot";
+            model.apply(&f);
+        }
+    }
+}
+
 /// Reads wallboard frames into the model until it equals the truth.
 async fn follow(
     c: &mut crate::helpers::ws::WsClient,
@@ -60,9 +79,7 @@ async fn the_wallboard_equals_the_truth_and_a_reconnect_gets_exactly_what_it_mis
     let sub = c.request(json!({"op": "subscribe", "topic": "wallboard"}), "s1").await;
     assert_eq!((sub["type"].as_str(), sub["resumed"].as_bool()), (Some("subscribed"), Some(false)), "{sub}");
     let mut model = WallboardModel::default();
-    let snapshot = c.seen.iter().find(|f| f["type"] == "snapshot").cloned().or(c.next().await).expect("snapshot");
-    assert_eq!(snapshot["type"], "snapshot");
-    model.apply(&snapshot);
+    take_wallboard(&mut c, &mut model).await;
     assert_eq!(model.agents.len(), 3);
 
     let a = sim.place_call("sales", "+254700000001").await.expect("call");
@@ -80,6 +97,11 @@ async fn the_wallboard_equals_the_truth_and_a_reconnect_gets_exactly_what_it_mis
     witness.request(json!({"op": "subscribe", "topic": "wallboard", "since": {"epoch": epoch, "seq": seq}}), "w").await;
     let mut witness_model =
         WallboardModel { epoch, seq, queues: model.queues.clone(), agents: model.agents.clone(), applied: Vec::new() };
+    for f in std::mem::take(&mut witness.seen) {
+        if f["topic"] == "wallboard" {
+            witness_model.apply(&f);
+        }
+    }
     drop(c);
     sim.agent_hangup(a).await.expect("hangup");
     let d = sim.place_call("sales", "+254700000003").await.expect("call");
@@ -225,12 +247,7 @@ async fn a_slow_client_is_coalesced_and_the_others_miss_nothing() {
     let mut good = app.ws(&t.manager_token).await;
     good.request(json!({"op": "subscribe", "topic": "wallboard"}), "g").await;
     let mut model = WallboardModel::default();
-    while model.seq == 0 && model.queues.is_empty() {
-        let f = good.seen.pop().filter(|f| f["type"] == "snapshot").or(good.next().await).expect("snapshot");
-        if f["topic"] == "wallboard" {
-            model.apply(&f);
-        }
-    }
+    take_wallboard(&mut good, &mut model).await;
     // The slow client subscribes, floods its own pipe with snapshots, then never reads.
     let mut slow = RawWs::connect(app.port, &t.manager_token).await;
     let sub = json!({"op": "subscribe", "topic": "wallboard"}).to_string();

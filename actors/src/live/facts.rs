@@ -131,8 +131,10 @@ pub enum QueueFact {
         wait_secs: u64,
         interface: String,
     },
-    /// An answered call ended (AgentComplete); `wrapup_secs` is the wrap-up the member gets.
+    /// An answered call ended (AgentComplete); `wrapup_secs` is the wrap-up the member gets;
+    /// `uniqueid` is the caller's (absent on some late events, gotcha 30).
     CallCompleted {
+        uniqueid: Option<String>,
         interface: String,
         talk_secs: u64,
         transferred: bool,

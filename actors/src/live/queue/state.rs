@@ -5,6 +5,7 @@
 //! are rebuilt only when they change, and a snapshot is only taken when something shown
 //! changed (`take_dirty`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +136,15 @@ pub struct QueueState {
     counters: QueueCounters,
     /// Something shown changed since the last `take_dirty`.
     dirty: bool,
+    /// Callers counted as offered and not settled yet (uniqueid -> join time): only their
+    /// outcome is counted, so a caller who joined while Mayday was not looking never makes
+    /// "answered" exceed "offered".
+    offered_ids: HashMap<String, Millis>,
+    /// Callers counted as answered whose call has not ended.
+    answered_ids: HashMap<String, Millis>,
+    /// Counters came back from storage and the first resync has not happened: the callers
+    /// it lists were counted before the restart.
+    restored: bool,
 }
 
 impl QueueState {
@@ -150,6 +160,9 @@ impl QueueState {
             day,
             counters: QueueCounters::default(),
             dirty: true,
+            offered_ids: HashMap::new(),
+            answered_ids: HashMap::new(),
+            restored: false,
         }
     }
 
@@ -163,6 +176,7 @@ impl QueueState {
         if day == self.day {
             self.counters = counters;
             self.dirty = true;
+            self.restored = true;
         }
     }
 
@@ -200,6 +214,8 @@ impl QueueState {
         }
         self.day = today;
         self.counters = QueueCounters::default();
+        self.offered_ids.clear();
+        self.answered_ids.clear();
         self.dirty = true;
         true
     }
@@ -215,6 +231,7 @@ impl QueueState {
         match fact {
             QueueFact::CallerJoined(caller) => {
                 self.waiting.retain(|w| w.uniqueid != caller.uniqueid);
+                self.offered_ids.insert(caller.uniqueid.clone(), caller.joined_ms);
                 self.waiting.push(waiting_view(caller));
                 self.counters.record_offered();
                 true
@@ -225,6 +242,9 @@ impl QueueState {
             }
             QueueFact::CallerAbandoned { uniqueid, wait_secs, hung_up } => {
                 self.waiting.retain(|w| w.uniqueid != uniqueid);
+                if self.offered_ids.remove(&uniqueid).is_none() {
+                    return false;
+                }
                 if hung_up {
                     self.counters.record_abandoned(wait_secs, sl);
                 } else {
@@ -234,24 +254,35 @@ impl QueueState {
             }
             QueueFact::CallerConnected { uniqueid, wait_secs, interface } => {
                 self.waiting.retain(|w| w.uniqueid != uniqueid);
-                self.counters.record_answered(wait_secs, sl);
+                let counted = match self.offered_ids.remove(&uniqueid) {
+                    Some(joined) => {
+                        self.answered_ids.insert(uniqueid, joined);
+                        self.counters.record_answered(wait_secs, sl);
+                        true
+                    }
+                    None => false,
+                };
                 if let Some(m) = self.member_mut(&interface) {
                     m.ringing = false;
                     m.info.in_call = true;
                     m.refresh();
                 }
-                true
+                counted
             }
-            QueueFact::CallCompleted { interface, talk_secs, transferred, wrapup_secs } => {
-                self.counters.record_handled(talk_secs, 0, transferred);
-                if wrapup_secs > 0 {
-                    self.counters.record_wrapup(wrapup_secs);
+            QueueFact::CallCompleted { uniqueid, interface, talk_secs, transferred, wrapup_secs } => {
+                // Without the caller's id (a late AgentComplete) the call is counted.
+                let counted = uniqueid.is_none_or(|u| self.answered_ids.remove(&u).is_some());
+                if counted {
+                    self.counters.record_handled(talk_secs, 0, transferred);
+                    if wrapup_secs > 0 {
+                        self.counters.record_wrapup(wrapup_secs);
+                    }
                 }
                 if let Some(m) = self.member_mut(&interface) {
                     m.info.in_call = false;
                     m.refresh();
                 }
-                true
+                counted
             }
             QueueFact::MemberRinging { interface, ringing } => {
                 if let Some(m) = self.member_mut(&interface).filter(|m| m.ringing != ringing) {
@@ -295,8 +326,23 @@ impl QueueState {
                         Member::new(info, ringing)
                     })
                     .collect();
+                // Callers who joined while Mayday was not looking are offered today; after a
+                // restart with today's counters restored, they were counted already.
+                let mut counted = false;
+                for w in &waiting {
+                    if !self.offered_ids.contains_key(&w.uniqueid) {
+                        self.offered_ids.insert(w.uniqueid.clone(), w.joined_ms);
+                        if !self.restored {
+                            self.counters.record_offered();
+                            counted = true;
+                        }
+                    }
+                }
+                // Callers who left while Mayday was away: their outcome is unknown.
+                self.offered_ids.retain(|id, _| waiting.iter().any(|w| &w.uniqueid == id));
+                self.restored = false;
                 self.waiting = waiting.into_iter().map(waiting_view).collect();
-                false
+                counted
             }
         }
     }
@@ -400,6 +446,7 @@ mod tests {
         });
         assert!(q.snapshot().members[0].in_call);
         q.apply(QueueFact::CallCompleted {
+            uniqueid: None,
             interface: "PJSIP/acme-1001".into(),
             talk_secs: 100,
             transferred: false,
@@ -411,6 +458,7 @@ mod tests {
             interface: "PJSIP/acme-1001".into(),
         });
         q.apply(QueueFact::CallCompleted {
+            uniqueid: None,
             interface: "PJSIP/acme-1001".into(),
             talk_secs: 60,
             transferred: true,
@@ -473,7 +521,30 @@ mod tests {
         assert_eq!(s.waiting[0].uniqueid, "new");
         assert_eq!(s.members.len(), 1);
         assert_eq!(s.members[0].interface, "PJSIP/1002");
-        assert_eq!(s.counters.offered, 1);
+        assert_eq!(s.counters.offered, 2, "the caller who joined while Mayday was away is offered too");
         assert_eq!(s.available, 1);
+    }
+
+    #[test]
+    fn only_callers_seen_joining_count_their_outcome_and_a_restart_does_not_count_twice() {
+        let mut q = QueueState::new("sales", "", QueueSettings::default(), day());
+        // A caller Mayday never saw join is answered: not counted.
+        q.apply(QueueFact::CallerConnected { uniqueid: "x".into(), wait_secs: 3, interface: "PJSIP/1".into() });
+        q.apply(QueueFact::CallCompleted {
+            uniqueid: Some("x".into()),
+            interface: "PJSIP/1".into(),
+            talk_secs: 9,
+            transferred: false,
+            wrapup_secs: 0,
+        });
+        q.apply(QueueFact::CallerAbandoned { uniqueid: "y".into(), wait_secs: 3, hung_up: true });
+        assert_eq!((q.counters().answered, q.counters().handled, q.counters().abandoned), (0, 0, 0));
+        // Restored counters: the first resync's waiting callers were counted before.
+        let mut restored = QueueState::new("sales", "", QueueSettings::default(), day());
+        restored.restore(day(), QueueCounters { offered: 5, ..QueueCounters::default() });
+        restored.apply(QueueFact::Resync { params: None, members: vec![], waiting: vec![caller("w", 0)] });
+        assert_eq!(restored.counters().offered, 5);
+        restored.apply(QueueFact::CallerConnected { uniqueid: "w".into(), wait_secs: 4, interface: "PJSIP/1".into() });
+        assert_eq!(restored.counters().answered, 1, "its answer counts");
     }
 }

@@ -653,7 +653,8 @@ impl Handler<Subscribe> for TenantActor {
         // Changes waiting for the flush are in the cached snapshots already: a new subscriber
         // starts from them, and the next delta repeats them (harmless: deltas carry states).
         let calls = self.state.calls.views();
-        self.topics.subscribe(&msg.topic, msg.since, msg.outbox, msg.who, &self.queue_snaps, &self.agent_snaps, &calls)
+        let views = super::topics::Views { queues: &self.queue_snaps, agents: &self.agent_snaps, calls: &calls };
+        self.topics.subscribe(&msg.topic, msg.since, msg.outbox, msg.who, views)
     }
 }
 

@@ -648,6 +648,7 @@ impl TenantState {
         out.push(Effect::Queue(
             e.queue.to_string(),
             QueueFact::CallCompleted {
+                uniqueid: e.caller.as_ref().map(|c| c.uniqueid.to_string()),
                 interface: e.interface.to_string(),
                 talk_secs: e.talk_time_secs.unwrap_or(0),
                 transferred,

@@ -96,6 +96,14 @@ pub enum SubscribeError {
     Forbidden(String),
 }
 
+/// The tenant's current state, as topics render it.
+#[derive(Clone, Copy)]
+pub struct Views<'a> {
+    pub queues: &'a BTreeMap<String, Arc<QueueSnapshot>>,
+    pub agents: &'a BTreeMap<AgentId, Arc<AgentSnapshot>>,
+    pub calls: &'a [LiveCall],
+}
+
 /// Every topic of a tenant, and the changes waiting for the next flush.
 pub struct TenantTopics {
     epoch: u64,
@@ -293,10 +301,9 @@ impl TenantTopics {
         since: Option<(u64, u64)>,
         outbox: Arc<Outbox>,
         who: Subscriber,
-        queues: &BTreeMap<String, Arc<QueueSnapshot>>,
-        agents: &BTreeMap<AgentId, Arc<AgentSnapshot>>,
-        calls: &[LiveCall],
+        views: Views<'_>,
     ) -> Result<Resume, SubscribeError> {
+        let Views { queues, agents, calls } = views;
         let (epoch, history) = (self.epoch, self.history);
         match topic {
             "wallboard" | "calls" if !who.sees_all => {
