@@ -176,6 +176,7 @@ pub struct TenantActor {
     today: chrono::NaiveDate,
     topics: TenantTopics,
     flush: Option<SpawnHandle>,
+    last_flush: Instant,
     span: tracing::Span,
 }
 
@@ -210,6 +211,7 @@ impl TenantActor {
             unapplied: HashSet::new(),
             topics: TenantTopics::new(&spec_prefix, timings.push_history),
             flush: None,
+            last_flush: Instant::now(),
             span,
         }
     }
@@ -361,11 +363,15 @@ impl TenantActor {
         })
     }
 
-    /// Pushes what changed after a short interval (changes in between go in one delta).
+    /// Pushes what changed: at once after a quiet spell (once the messages already waiting
+    /// are handled, so a burst goes out as one delta), else at most once per push interval.
     fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
         if self.flush.is_none() {
-            self.flush = Some(ctx.run_later(self.timings.push_interval, |act, _| {
+            let due = self.last_flush + self.timings.push_interval;
+            let wait = due.saturating_duration_since(Instant::now());
+            self.flush = Some(ctx.run_later(wait, |act, _| {
                 act.flush = None;
+                act.last_flush = Instant::now();
                 let calls = act.state.calls.views();
                 act.topics.flush(&act.queue_snaps, &act.agent_snaps, &calls);
             }));
