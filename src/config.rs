@@ -49,6 +49,14 @@
 //! | `WS_OUTBOX_FRAMES` | `256` | frames queued for one slow client before its topics coalesce |
 //! | `WS_OUTBOX_BYTES` | `1048576` | bytes queued for one slow client before its topics coalesce |
 //! | `WS_STUCK_AFTER` | `10s` | a client over its outbox limits this long is closed as too slow |
+//! | `SIP_REALM` | `asterisk` | realm of agents' SIP credentials (`ps_auths.realm`, hashed into `md5_cred`) |
+//! | `SIP_DOMAIN` | `localhost` | domain of the SIP URIs handed to softphones |
+//! | `SIP_WSS_URL` | none | Asterisk's WebSocket transport URL for browser phones (`wss://pbx:8089/ws`) |
+//! | `STUN_URLS`, `TURN_URLS` | none | ICE servers handed to softphones (comma-separated) |
+//! | `TURN_SECRET` | none | TURN REST shared secret: short-lived TURN credentials are derived from it |
+//! | `TURN_TTL` | `1h` | lifetime of TURN credentials |
+//! | `EXTENSION_MIN_DIGITS`, `EXTENSION_MAX_DIGITS` | `3`, `6` | allowed extension length |
+//! | `PUBLIC_API_URL` | the request's | base URL clients should use (`GET /api/client-config`) |
 //! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
@@ -164,6 +172,26 @@ pub struct WsConfig {
     pub stuck_after: Duration,
 }
 
+/// How Mayday provisions phones, and what it tells softphones.
+#[derive(Clone, Debug)]
+pub struct TelephonyConfig {
+    /// The realm agents' SIP credentials are hashed with (`ps_auths.realm`).
+    pub sip_realm: String,
+    /// The domain of SIP URIs handed to softphones (`sip:<endpoint>@<domain>`).
+    pub sip_domain: String,
+    /// The WebSocket URL of Asterisk's `transport-wss` (what browser phones connect to).
+    pub sip_wss_url: Option<String>,
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    /// Shared secret of the TURN REST scheme (coturn `static-auth-secret`).
+    pub turn_secret: Option<SecretString>,
+    pub turn_ttl: Duration,
+    pub extension_min_digits: usize,
+    pub extension_max_digits: usize,
+    /// Public URLs clients should use (`GET /api/client-config`); default: the request's.
+    pub public_api_url: Option<String>,
+}
+
 /// Everything Mayday is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -193,6 +221,7 @@ pub struct Config {
     pub migrate_on_start: bool,
     pub live: LiveConfig,
     pub ws: WsConfig,
+    pub telephony: TelephonyConfig,
     pub metrics_token: Option<SecretString>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
@@ -243,6 +272,12 @@ fn number<T: std::str::FromStr>(src: &dyn Source, var: &'static str, default: T)
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| err(var, format!("not a valid number: {v:?}"))),
     }
+}
+
+fn list(src: &dyn Source, var: &'static str) -> Vec<String> {
+    src.get(var)
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 fn flag(src: &dyn Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -412,6 +447,18 @@ impl Config {
                 push_history: number(src, "LIVE_PUSH_HISTORY", 512)?,
             },
             metrics_token: src.get("METRICS_TOKEN").map(SecretString::new),
+            telephony: TelephonyConfig {
+                sip_realm: src.get("SIP_REALM").unwrap_or_else(|| "asterisk".into()),
+                sip_domain: src.get("SIP_DOMAIN").unwrap_or_else(|| "localhost".into()),
+                sip_wss_url: src.get("SIP_WSS_URL"),
+                stun_urls: list(src, "STUN_URLS"),
+                turn_urls: list(src, "TURN_URLS"),
+                turn_secret: src.get("TURN_SECRET").map(SecretString::new),
+                turn_ttl: duration(src, "TURN_TTL", Duration::from_secs(3600))?,
+                extension_min_digits: number(src, "EXTENSION_MIN_DIGITS", 3)?,
+                extension_max_digits: number(src, "EXTENSION_MAX_DIGITS", 6)?,
+                public_api_url: src.get("PUBLIC_API_URL"),
+            },
             ws: WsConfig {
                 heartbeat: duration(src, "WS_HEARTBEAT", Duration::from_secs(15))?,
                 idle_timeout: duration(src, "WS_IDLE_TIMEOUT", Duration::from_secs(45))?,

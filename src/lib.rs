@@ -11,6 +11,7 @@ pub mod http;
 pub mod live;
 pub mod redis;
 pub mod services;
+pub mod sim_directory;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

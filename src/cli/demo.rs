@@ -1,5 +1,6 @@
 //! `mayday demo`: the server with an in-process simulated PBX (live traffic) and a seeded
-//! demo tenant, so a newcomer sees a live wallboard at once. It uses its own database
+//! demo tenant, so a newcomer sees a live wallboard at once. The simulated PBX reads the
+//! realtime tables like Asterisk: agents and queues added through the API take calls. It uses its own database
 //! (`mayday_demo`) unless `DATABASE_URL` is set, and prints the wallboard's URL and fresh
 //! passwords for an admin and a manager (reset on every start, shown once).
 
@@ -8,14 +9,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use mayday_actors::sim::{
-    self, DirectorySnapshot, SimConfig, SimEndpoint, SimMember, SimQueue, StaticDirectory, Traffic,
-};
+use mayday_actors::sim::{self, SimConfig, Traffic};
 
 use crate::config::Config;
 use crate::db::{repos, Page};
 use crate::domain::{Role, TenantId};
 use crate::services;
+use crate::sim_directory::RealtimeDirectory;
 use crate::startup::Application;
 
 pub const DEMO_TENANT: &str = "demo";
@@ -35,47 +35,9 @@ pub struct DemoArgs {
     pub mean_talk: Duration,
 }
 
-/// The demo call center: agents in two queues each.
-pub fn directory(agents: usize) -> DirectorySnapshot {
-    let endpoints: Vec<SimEndpoint> = (0..agents)
-        .map(|i| SimEndpoint {
-            id: format!("{}", 1001 + i),
-            name: agent_name(i),
-            tenantid: None,
-            context: "mayday-agents".into(),
-            registered: true,
-        })
-        .collect();
-    let queues = QUEUES
-        .iter()
-        .enumerate()
-        .map(|(qi, name)| SimQueue {
-            name: name.to_string(),
-            strategy: "leastrecent".into(),
-            ring_timeout_secs: 12,
-            wrapup_secs: 5,
-            service_level_secs: 20,
-            max_len: 0,
-            weight: 0,
-            max_wait_secs: 180,
-            tenantid: None,
-            caller_context: "mayday-inbound".into(),
-            members: endpoints
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % QUEUES.len() != (qi + 1) % QUEUES.len())
-                .map(|(_, e)| SimMember {
-                    interface: format!("PJSIP/{}", e.id),
-                    membername: e.name.clone(),
-                    state_interface: format!("PJSIP/{}", e.id),
-                    penalty: 0,
-                    paused: false,
-                    realtime: true,
-                })
-                .collect(),
-        })
-        .collect();
-    DirectorySnapshot { endpoints, queues }
+/// Queue `qi` of the demo: every agent but a third of them (each agent is in two queues).
+fn in_queue(agent: usize, qi: usize) -> bool {
+    agent % QUEUES.len() != (qi + 1) % QUEUES.len()
 }
 
 fn agent_name(i: usize) -> String {
@@ -121,12 +83,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         traffic: (args.calls_per_second > 0.0).then_some(traffic),
         ..SimConfig::default()
     };
-    let sim = sim::start(sim_cfg, Arc::new(StaticDirectory(directory(args.agents))))
-        .await
-        .context("starting the simulated PBX")?;
     let listen = config.listen;
     let app = Application::build(config).await?;
     let state = app.state().clone();
+    let mut directory = RealtimeDirectory::new(state.db.clone());
+    directory.caller_max_wait_secs = 180;
+    let sim = sim::start(sim_cfg, Arc::new(directory)).await.context("starting the simulated PBX")?;
     let (admin_pw, manager_pw) = seed(&state, sim.addr().port(), &secret, args.agents).await?;
     let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
     let url = format!("http://{host}:{}/wallboard.html?tenant={DEMO_TENANT}", app.port());
@@ -238,16 +200,77 @@ pub async fn seed(
     )
     .await
     .map_err(err)?;
-    for i in 0..agents {
-        let ext = format!("{}", 1001 + i);
-        services::users::ensure_as_operator(
-            state,
-            tenant,
-            ensure(&format!("agent{ext}"), Role::Agent, password(), Some(ext), agent_name(i)),
-        )
-        .await
-        .map_err(err)?;
-    }
+    seed_call_center(state, tenant, agents).await.map_err(err)?;
     state.live.reload(state).await;
     Ok((admin_pw, manager_pw))
+}
+
+/// The demo's queues and agents, through the same services as the API (so they land in
+/// the realtime tables the simulated PBX reads). Existing ones are left as they are.
+async fn seed_call_center(
+    state: &crate::state::AppState,
+    tenant: TenantId,
+    agents: usize,
+) -> services::ServiceResult<()> {
+    let mut queue_ids = Vec::new();
+    for name in QUEUES {
+        let existing = {
+            let mut conn = state.db.get().await?;
+            repos::queues::find_by_name(&mut conn, tenant, name).await?
+        };
+        let id = match existing {
+            Some(q) => q.id,
+            None => {
+                let input = services::queues::QueueInput {
+                    name: Some(name.into()),
+                    strategy: Some("leastrecent".into()),
+                    timeout_secs: Some(12),
+                    wrapup_secs: Some(5),
+                    service_level_secs: Some(20),
+                    ..Default::default()
+                };
+                services::queues::create(state, None, tenant, input).await?.id
+            }
+        };
+        queue_ids.push(id);
+    }
+    for i in 0..agents {
+        let ext = format!("{}", 1001 + i);
+        let username = format!("agent{ext}");
+        let existing = {
+            let mut conn = state.db.get().await?;
+            match repos::users::find_by_username(&mut conn, tenant, &username).await? {
+                Some(u) if repos::agents::by_user(&mut conn, crate::domain::UserId(u.id)).await?.is_some() => Some(u),
+                Some(u) => {
+                    // A demo database from before agents had phones: start that agent afresh.
+                    repos::users::delete(&mut conn, tenant, crate::domain::UserId(u.id)).await?;
+                    None
+                }
+                None => None,
+            }
+        };
+        let id = match existing {
+            Some(u) => u.id,
+            None => {
+                let input = services::agents::CreateAgent {
+                    username,
+                    password: password(),
+                    extension: ext,
+                    display_name: Some(agent_name(i)),
+                    email: None,
+                    callerid: None,
+                    profile: Some(services::telephony::Profile::Webrtc),
+                    codecs: None,
+                    sip_password: None,
+                    enabled: Some(true),
+                };
+                services::agents::create(state, None, tenant, input).await?.user.id
+            }
+        };
+        for queue in queue_ids.iter().enumerate().filter(|(qi, _)| in_queue(i, *qi)).map(|(_, q)| q) {
+            let member = services::queues::MemberInput::default();
+            services::queues::put_member(state, None, tenant, *queue, crate::domain::UserId(id), member).await?;
+        }
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `mayday sim`: the simulated PBX alone, listening for AMI clients (demos, load, tests of
-//! other tools). Its agents and queues come from flags or a JSON directory file.
+//! other tools). Its agents and queues come from flags, a JSON directory file, or (with
+//! `--realtime`) the realtime tables in `DATABASE_URL`, as Asterisk reads them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,11 @@ pub struct SimArgs {
     /// A JSON directory file (`{"endpoints": [...], "queues": [...]}`) instead of generated agents.
     #[arg(long)]
     pub directory: Option<std::path::PathBuf>,
+    /// Read endpoints, queues and members from the realtime tables of the database in
+    /// `DATABASE_URL` (default `mysql://root@127.0.0.1:3306/mayday`), as Asterisk does:
+    /// what the API provisions appears at the next queue load, with no restart.
+    #[arg(long, conflicts_with = "directory")]
+    pub realtime: bool,
     /// Caller arrivals per second; 0 = scripted mode (nothing happens on its own).
     #[arg(long, default_value_t = 1.0)]
     pub calls_per_second: f64,
@@ -65,6 +71,11 @@ impl SimArgs {
     }
 
     pub fn directory(&self) -> anyhow::Result<Arc<dyn Directory>> {
+        if self.realtime {
+            let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mayday".into());
+            let pool = crate::db::pool::pool(&url, 2, Duration::from_secs(5));
+            return Ok(Arc::new(crate::sim_directory::RealtimeDirectory::new(pool)));
+        }
         match &self.directory {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

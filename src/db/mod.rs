@@ -2,6 +2,7 @@
 //! repository module per table group. Repositories only run queries; every function that
 //! touches tenant data takes the tenant and filters on it.
 
+pub mod asterisk;
 pub mod models;
 pub mod pool;
 pub mod repos;

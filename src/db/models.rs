@@ -214,3 +214,117 @@ pub struct LiveCounterRow {
     pub day: chrono::NaiveDate,
     pub counters: String,
 }
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::agents, check_for_backend(diesel::mysql::Mysql))]
+pub struct AgentRow {
+    pub user_id: u64,
+    pub tenant_id: u64,
+    pub profile: String,
+    pub codecs: String,
+    pub sip_secret_enc: Vec<u8>,
+    pub endpoint: String,
+}
+
+/// A tenant's queue: Mayday's record, from which the `queues` row is written.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::tenant_queues, check_for_backend(diesel::mysql::Mysql))]
+pub struct TenantQueue {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub asterisk_name: String,
+    pub strategy: String,
+    pub timeout_secs: u32,
+    pub retry_secs: u32,
+    pub wrapup_secs: u32,
+    pub service_level_secs: u32,
+    pub max_len: u32,
+    pub join_empty: Option<String>,
+    pub leave_when_empty: Option<String>,
+    pub ring_in_use: bool,
+    pub music_class: Option<String>,
+    pub announce: Option<String>,
+    pub weight: i32,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The settable fields of a queue (insert and full update).
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::tenant_queues, treat_none_as_null = true)]
+pub struct QueueFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub asterisk_name: String,
+    pub strategy: String,
+    pub timeout_secs: u32,
+    pub retry_secs: u32,
+    pub wrapup_secs: u32,
+    pub service_level_secs: u32,
+    pub max_len: u32,
+    pub join_empty: Option<String>,
+    pub leave_when_empty: Option<String>,
+    pub ring_in_use: bool,
+    pub music_class: Option<String>,
+    pub announce: Option<String>,
+    pub weight: i32,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::queue_memberships, check_for_backend(diesel::mysql::Mysql))]
+pub struct Membership {
+    pub queue_id: u64,
+    pub user_id: u64,
+    pub penalty: i32,
+    pub paused: bool,
+}
+
+/// A PJSIP trunk: Mayday's record, from which endpoint, aor, auth, registration and
+/// identify rows are written.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::trunks, check_for_backend(diesel::mysql::Mysql))]
+pub struct Trunk {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub endpoint: String,
+    pub host: String,
+    pub port: u32,
+    pub transport: String,
+    pub username: Option<String>,
+    pub secret_enc: Option<Vec<u8>>,
+    pub from_user: Option<String>,
+    pub from_domain: Option<String>,
+    pub send_pai: bool,
+    pub send_rpid: bool,
+    pub codecs: String,
+    pub register: bool,
+    pub match_ips: Option<String>,
+    pub account_number: Option<String>,
+    pub enabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::trunks, treat_none_as_null = true)]
+pub struct TrunkFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub endpoint: String,
+    pub host: String,
+    pub port: u32,
+    pub transport: String,
+    pub username: Option<String>,
+    pub secret_enc: Option<Vec<u8>>,
+    pub from_user: Option<String>,
+    pub from_domain: Option<String>,
+    pub send_pai: bool,
+    pub send_rpid: bool,
+    pub codecs: String,
+    pub register: bool,
+    pub match_ips: Option<String>,
+    pub account_number: Option<String>,
+    pub enabled: bool,
+}

@@ -93,6 +93,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agents (user_id) {
+        user_id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        profile -> Varchar,
+        codecs -> Varchar,
+        sip_secret_enc -> Varbinary,
+        endpoint -> Varchar,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    tenant_queues (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        asterisk_name -> Varchar,
+        strategy -> Varchar,
+        timeout_secs -> Unsigned<Integer>,
+        retry_secs -> Unsigned<Integer>,
+        wrapup_secs -> Unsigned<Integer>,
+        service_level_secs -> Unsigned<Integer>,
+        max_len -> Unsigned<Integer>,
+        join_empty -> Nullable<Varchar>,
+        leave_when_empty -> Nullable<Varchar>,
+        ring_in_use -> Bool,
+        music_class -> Nullable<Varchar>,
+        announce -> Nullable<Varchar>,
+        weight -> Integer,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    queue_memberships (queue_id, user_id) {
+        queue_id -> Unsigned<Bigint>,
+        user_id -> Unsigned<Bigint>,
+        penalty -> Integer,
+        paused -> Bool,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    trunks (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        endpoint -> Varchar,
+        host -> Varchar,
+        port -> Unsigned<Integer>,
+        transport -> Varchar,
+        username -> Nullable<Varchar>,
+        secret_enc -> Nullable<Varbinary>,
+        from_user -> Nullable<Varchar>,
+        from_domain -> Nullable<Varchar>,
+        send_pai -> Bool,
+        send_rpid -> Bool,
+        codecs -> Varchar,
+        register -> Bool,
+        match_ips -> Nullable<Varchar>,
+        account_number -> Nullable<Varchar>,
+        enabled -> Bool,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::joinable!(queue_memberships -> tenant_queues (queue_id));
+diesel::joinable!(queue_memberships -> users (user_id));
+diesel::joinable!(agents -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     pbxes,
     tenants,
@@ -100,5 +175,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     audit_log,
     agent_pauses,
-    live_counters
+    live_counters,
+    agents,
+    tenant_queues,
+    queue_memberships,
+    trunks
 );

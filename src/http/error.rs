@@ -93,6 +93,10 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::NotFound => ApiError::not_found(),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Duplicate { field } => ApiError {
+                field: Some(field.clone()),
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", format!("{field} already exists"))
+            },
             ServiceError::Invalid { field, reason } => ApiError::invalid(field.clone(), format!("{field} {reason}")),
             ServiceError::Forbidden(m) => ApiError::forbidden(m),
             ServiceError::Unauthorized => ApiError::unauthorized(),

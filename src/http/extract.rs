@@ -210,3 +210,10 @@ mod tests {
         assert!(parse_json::<Body>(br#"{"name": "x", "age": 3}"#).is_ok());
     }
 }
+
+/// `?tenant_id=`: a superadmin names the tenant it acts on (`services::users::scope`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantScope {
+    pub tenant_id: Option<u64>,
+}

@@ -1,7 +1,9 @@
 //! The HTTP API: one module per resource, thin handlers (extract, call one service, map the
 //! result), the error shape and the extractors.
 
+pub mod agents;
 pub mod auth;
+pub mod client_config;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -9,8 +11,10 @@ pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod pbxes;
+pub mod queues;
 pub mod request_span;
 pub mod tenants;
+pub mod trunks;
 pub mod users;
 
 use actix_web::web;
@@ -25,6 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tenants::routes(cfg);
     pbxes::routes(cfg);
     live::routes(cfg);
+    agents::routes(cfg);
+    queues::routes(cfg);
+    trunks::routes(cfg);
+    client_config::routes(cfg);
     metrics::routes(cfg);
     pages::routes(cfg);
     cfg.service(web::resource("/ws").route(web::get().to(crate::ws::session::connect)));

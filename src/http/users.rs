@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{roles, Auth, Json};
+use super::extract::{roles, Auth, Json, TenantScope};
 use crate::db::repos::users::UserFilter;
 use crate::db::Page;
 use crate::domain::UserId;
@@ -32,12 +32,6 @@ struct ListQuery {
     tenant_id: Option<u64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScopeQuery {
-    tenant_id: Option<u64>,
-}
-
 async fn list(
     state: web::Data<AppState>,
     auth: Auth<roles::Manager>,
@@ -53,7 +47,7 @@ async fn get(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<u64>,
-    q: web::Query<ScopeQuery>,
+    q: web::Query<TenantScope>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
     Ok(HttpResponse::Ok().json(users::get(&state, &auth, tenant, UserId(id.into_inner())).await?))
@@ -62,7 +56,7 @@ async fn get(
 async fn create(
     state: web::Data<AppState>,
     auth: Auth<roles::Admin>,
-    q: web::Query<ScopeQuery>,
+    q: web::Query<TenantScope>,
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
@@ -73,7 +67,7 @@ async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<u64>,
-    q: web::Query<ScopeQuery>,
+    q: web::Query<TenantScope>,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
@@ -84,7 +78,7 @@ async fn delete(
     state: web::Data<AppState>,
     auth: Auth<roles::Admin>,
     id: web::Path<u64>,
-    q: web::Query<ScopeQuery>,
+    q: web::Query<TenantScope>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
     users::delete(&state, &auth, tenant, UserId(id.into_inner())).await?;

@@ -1,6 +1,6 @@
 //! Builds what the live side runs from the database: every enabled PBX with its decrypted
 //! AMI secret, every enabled tenant with its agents (users with role agent and an
-//! extension), Mayday's pauses and today's persisted counters in the tenant's time zone.
+//! extension), its provisioned queues' settings, Mayday's pauses and today's persisted counters in the tenant's time zone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mayday_actors::ami::{AmiConfig, AuthMode, PbxId, Secret};
 use mayday_actors::live::agent::state::AgentCounters;
 use mayday_actors::live::figures::QueueCounters;
-use mayday_actors::live::spec::{AgentSpec, LiveSpec, PauseState, PbxSpec, TenantSpec};
+use mayday_actors::live::spec::{AgentSpec, LiveSpec, PauseState, PbxSpec, QueueSettings, TenantSpec};
 use mayday_actors::live::AgentId;
 
 use crate::config::AmiTimers;
@@ -87,6 +87,18 @@ pub async fn tenant_spec(conn: &mut Conn, t: &Tenant) -> ServiceResult<TenantSpe
     spec.timezone = tz;
     spec.agents = agents;
     spec.queue_counters = queue_counters;
+    // The queues provisioned through Mayday: their threshold and wrap-up are Mayday's.
+    spec.queue_settings = repos::queues::all_of(conn, id)
+        .await?
+        .into_iter()
+        .map(|q| {
+            let settings = QueueSettings {
+                service_level_secs: Some(u64::from(q.service_level_secs)),
+                wrapup_secs: Some(u64::from(q.wrapup_secs)),
+            };
+            (q.asterisk_name, settings)
+        })
+        .collect();
     Ok(spec)
 }
 

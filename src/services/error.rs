@@ -13,6 +13,9 @@ pub enum ServiceError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A unique key says it exists already (the field, never the value).
+    #[error("{field} already exists")]
+    Duplicate { field: String },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("{0}")]
@@ -36,6 +39,15 @@ impl ServiceError {
         ServiceError::Invalid { field: field.into(), reason: reason.into() }
     }
 
+    /// A database error whose unique-key violation is reported on `field` (the key names
+    /// an Asterisk object, the user meant the field it is built from).
+    pub fn duplicate_as(field: &'static str) -> impl Fn(DieselError) -> ServiceError {
+        move |e| match ServiceError::from(e) {
+            ServiceError::Duplicate { .. } => ServiceError::Duplicate { field: field.into() },
+            other => other,
+        }
+    }
+
     pub fn internal(context: &'static str, e: impl std::fmt::Display) -> Self {
         ServiceError::Internal(anyhow::anyhow!("{context}: {e}"))
     }
@@ -46,7 +58,7 @@ impl From<DieselError> for ServiceError {
         match &e {
             DieselError::NotFound => ServiceError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ServiceError::Conflict(unique_message(info.message()))
+                ServiceError::Duplicate { field: unique_field(info.message()) }
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 ServiceError::Conflict("it is still used by other records".into())
@@ -80,17 +92,19 @@ fn looks_like_io(message: &str) -> bool {
     .any(|needle| m.contains(needle))
 }
 
-/// Turns MariaDB's "Duplicate entry 'x' for key 'uq_users_tenant_username'" into a message
-/// naming the field, without echoing the value.
-fn unique_message(db_message: &str) -> String {
+/// The field of MariaDB's "Duplicate entry 'x' for key 'uq_users_tenant_username'", without
+/// echoing the value.
+fn unique_field(db_message: &str) -> String {
     let key = db_message.rsplit("for key '").next().and_then(|k| k.strip_suffix('\'')).unwrap_or("");
     let key = key.rsplit('.').next().unwrap_or(key);
     let field = key.strip_prefix("uq_").and_then(|k| k.split_once('_').map(|(_, rest)| rest)).unwrap_or(key);
     let field = field.strip_prefix("tenant_").unwrap_or(field);
-    if field.is_empty() {
-        "already exists".into()
+    if key == "PRIMARY" {
+        "id".into()
+    } else if field.is_empty() {
+        "record".into()
     } else {
-        format!("{field} already exists")
+        field.to_string()
     }
 }
 
@@ -112,15 +126,10 @@ mod tests {
 
     #[test]
     fn unique_violation_names_the_field_not_the_value() {
-        assert_eq!(
-            unique_message("Duplicate entry '7-alice' for key 'uq_users_tenant_username'"),
-            "username already exists"
-        );
-        assert_eq!(
-            unique_message("Duplicate entry 'x' for key 'users.uq_users_tenant_extension'"),
-            "extension already exists"
-        );
-        assert_eq!(unique_message("Duplicate entry 'acme' for key 'uq_tenants_slug'"), "slug already exists");
-        assert_eq!(unique_message("weird"), "already exists");
+        assert_eq!(unique_field("Duplicate entry '7-alice' for key 'uq_users_tenant_username'"), "username");
+        assert_eq!(unique_field("Duplicate entry 'x' for key 'users.uq_users_tenant_extension'"), "extension");
+        assert_eq!(unique_field("Duplicate entry 'acme' for key 'uq_tenants_slug'"), "slug");
+        assert_eq!(unique_field("Duplicate entry 'x' for key 'PRIMARY'"), "id");
+        assert_eq!(unique_field("weird"), "record");
     }
 }

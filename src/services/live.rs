@@ -7,19 +7,20 @@
 
 use std::sync::Arc;
 
+use mayday_actors::ami::Action;
 use mayday_actors::ami::LinkStatus;
 use mayday_actors::live::agent::state::AgentSnapshot;
 use mayday_actors::live::calls::LiveCall;
 use mayday_actors::live::queue::state::QueueSnapshot;
 use mayday_actors::live::registry::TenantEntry;
-use mayday_actors::live::tenant::actor::{GetAgents, GetCalls, GetQueues, PauseError, SetPause};
+use mayday_actors::live::tenant::actor::{GetAgents, GetCalls, GetQueues, PauseError, RefreshQueues, SetPause};
 use mayday_actors::live::{AgentId, PauseState};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::db::models::AgentPause;
 use crate::db::repos;
-use crate::domain::{Caller, Role, UserId};
+use crate::domain::{Caller, Role, TenantId, UserId};
 use crate::live::store::datetime_of;
 use crate::services::audit::{self, Change};
 use crate::services::{validate, ServiceError, ServiceResult};
@@ -27,6 +28,35 @@ use crate::state::AppState;
 
 fn tenant(state: &AppState, caller: &Caller) -> Option<TenantEntry> {
     state.live.registry.tenant(caller.tenant)
+}
+
+/// After provisioning changed a tenant's agents, queues or members: the live side reloads
+/// the spec, then asks Asterisk about the listed queues (Asterisk names), which also makes
+/// Asterisk load their realtime members at once.
+pub async fn provisioned(state: &AppState, tenant: TenantId, queues: Vec<String>) {
+    state.live.reload(state).await;
+    if queues.is_empty() {
+        return;
+    }
+    if let Some(t) = state.live.registry.tenant(tenant) {
+        t.addr.do_send(RefreshQueues(queues));
+    }
+}
+
+/// Sends an action over the tenant's PBX link, in the background, when the link is up
+/// (a nudge: what the database says applies anyway at Asterisk's next lookup or reload).
+pub fn nudge(state: &AppState, tenant: TenantId, action: Action) {
+    let Some(pbx) = state.live.registry.tenant(tenant).and_then(|t| t.pbx) else { return };
+    let Some(entry) = state.live.registry.pbx(pbx) else { return };
+    if entry.link.status().state != mayday_actors::ami::LinkState::Connected {
+        return;
+    }
+    let name = action.name().to_string();
+    actix::spawn(async move {
+        if let Err(e) = entry.link.send(action).await {
+            tracing::warn!(tenant.id = tenant.0, action = %name, error = %e, "the PBX refused a provisioning nudge");
+        }
+    });
 }
 
 fn mailbox(_: actix::MailboxError) -> ServiceError {

@@ -2,14 +2,30 @@
 //! and calls to Redis and the live actors. Services take a `Caller` or a `TenantId`, never
 //! a request.
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod client_config;
 pub mod error;
 pub mod health;
 pub mod live;
 pub mod pbxes;
+pub mod queues;
+pub mod telephony;
 pub mod tenants;
+pub mod trunks;
 pub mod users;
 pub mod validate;
 
 pub use error::{ServiceError, ServiceResult};
+
+use crate::domain::{Caller, Role};
+
+/// The caller has at least `role`.
+pub fn require(caller: &Caller, role: Role) -> ServiceResult<()> {
+    if caller.role.at_least(role) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!("this needs the {role} role")))
+    }
+}

@@ -204,6 +204,12 @@ pub async fn update(
                 let pbx = changes.pbx_id.unwrap_or(current.pbx_id);
                 let prefix = changes.name_prefix.clone().unwrap_or_else(|| current.name_prefix.clone());
                 check_prefix(conn, pbx, Some(id), &prefix).await?;
+                // Asterisk object names carry the prefix: they would all have to be renamed.
+                if prefix != current.name_prefix && repos::trunks::count_provisioned(conn, id).await? > 0 {
+                    return Err(ServiceError::Conflict(
+                        "the name prefix cannot change while the tenant has agents, queues or trunks".into(),
+                    ));
+                }
                 repos::tenants::update(conn, id, &changes).await?;
                 if let Some(d) = &new_domains {
                     repos::tenants::set_domains(conn, id, d).await?;

@@ -4,6 +4,8 @@
 //! themselves. Only a superadmin creates or changes a superadmin, and superadmins live in
 //! the platform tenant. Nobody changes their own role or disables or deletes themself.
 //! Disabling a user, changing their password or role, or deleting them ends their sessions.
+//! Agents have phones in Asterisk's tables: they are created, changed, disabled and deleted
+//! through `services::agents` (`/api/agents`); here only their password and e-mail change.
 
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,7 @@ use crate::db::repos::{self, users::UserFilter};
 use crate::db::{Page, Paged};
 use crate::domain::{Caller, Role, TenantId, UserId, PLATFORM_TENANT};
 use crate::services::audit::{self, Change};
-use crate::services::{validate, ServiceError, ServiceResult};
+use crate::services::{require, validate, ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// A user as the API shows it (never the hash).
@@ -104,14 +106,6 @@ pub fn scope(caller: &Caller, requested: Option<u64>) -> ServiceResult<TenantId>
     }
 }
 
-fn require(caller: &Caller, role: Role) -> ServiceResult<()> {
-    if caller.role.at_least(role) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(format!("this needs the {role} role")))
-    }
-}
-
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -163,6 +157,9 @@ pub async fn create(
     if let Some(c) = caller {
         require(c, Role::Admin)?;
     }
+    if input.role == Role::Agent {
+        return Err(ServiceError::invalid("role", "agents are created through POST /api/agents (they need a phone)"));
+    }
     let username = validate::username(&input.username)?;
     validate::password("password", &input.password)?;
     let display_name = validate::optional_text("display_name", input.display_name.as_deref(), 120)?.unwrap_or_default();
@@ -197,9 +194,6 @@ pub async fn create(
             Ok(repos::users::find(conn, tenant, id).await?)
         })
         .await?;
-    if user.role == Role::Agent.as_str() {
-        state.live.reload(state).await;
-    }
     Ok(UserView::from(user))
 }
 
@@ -215,6 +209,17 @@ pub async fn update(
     let current = repos::users::find(&mut conn, tenant, id).await?;
     drop(conn);
     let current_role: Role = current.role.parse().map_err(|e: String| ServiceError::internal("stored role", e))?;
+    if current_role == Role::Agent
+        && (input.display_name.is_some()
+            || input.extension.is_some()
+            || input.callerid.is_some()
+            || input.enabled.is_some())
+    {
+        return Err(ServiceError::invalid(
+            "id",
+            "is an agent: change its name, extension, caller id or enabled flag through PUT /api/agents/{id}",
+        ));
+    }
     if is_self {
         if input.role.is_some_and(|r| r != current_role) {
             return Err(ServiceError::Forbidden("nobody changes their own role".into()));
@@ -231,6 +236,9 @@ pub async fn update(
         if current_role == Role::Superadmin && !caller.is_superadmin() {
             return Err(ServiceError::Forbidden("only a superadmin may change a superadmin".into()));
         }
+    }
+    if input.role.is_some_and(|r| r != current_role && (r == Role::Agent || current_role == Role::Agent)) {
+        return Err(ServiceError::invalid("role", "nobody becomes or stops being an agent: use /api/agents"));
     }
     if let Some(role) = input.role {
         check_role_grant(Some(caller), role, tenant_is_platform(state, tenant).await?)?;
@@ -298,9 +306,6 @@ pub async fn update(
     if ends_sessions {
         end_sessions(state, id).await?;
     }
-    if user.role == Role::Agent.as_str() || current.role == Role::Agent.as_str() {
-        state.live.reload(state).await;
-    }
     Ok(UserView::from(user))
 }
 
@@ -314,7 +319,9 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
     if current.role == Role::Superadmin.as_str() && !caller.is_superadmin() {
         return Err(ServiceError::Forbidden("only a superadmin may delete a superadmin".into()));
     }
-    let current_role_was_agent = current.role == Role::Agent.as_str();
+    if current.role == Role::Agent.as_str() {
+        return Err(ServiceError::Conflict("this user is an agent: delete it through DELETE /api/agents/{id}".into()));
+    }
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         if repos::users::delete(conn, tenant, id).await? == 0 {
             return Err(ServiceError::NotFound);
@@ -331,9 +338,6 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
     })
     .await?;
     end_sessions(state, id).await?;
-    if current_role_was_agent {
-        state.live.reload(state).await;
-    }
     Ok(())
 }
 
@@ -349,7 +353,7 @@ pub async fn end_sessions(state: &AppState, id: UserId) -> ServiceResult<()> {
     Ok(())
 }
 
-async fn hash_password(state: &AppState, password: String) -> ServiceResult<String> {
+pub async fn hash_password(state: &AppState, password: String) -> ServiceResult<String> {
     let hasher = state.hasher.clone();
     tokio::task::spawn_blocking(move || hasher.hash(&password))
         .await
@@ -360,6 +364,9 @@ async fn hash_password(state: &AppState, password: String) -> ServiceResult<Stri
 /// For operators (the CLI, the demo): creates the user, or brings an existing one of that
 /// username up to date (password, role, name, extension, enabled), ending its sessions.
 pub async fn ensure_as_operator(state: &AppState, tenant: TenantId, input: CreateUser) -> ServiceResult<UserView> {
+    if input.role == Role::Agent {
+        return Err(ServiceError::invalid("role", "agents are provisioned through services::agents"));
+    }
     let existing = {
         let mut conn = state.db.get().await?;
         repos::users::find_by_username(&mut conn, tenant, input.username.trim()).await?

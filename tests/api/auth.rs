@@ -183,7 +183,7 @@ async fn disabling_a_user_ends_their_live_sessions_at_once() {
     let agent = app.user(TenantId(t.id), &t.slug, Role::Agent).await;
     let agent_token = app.login(&agent).await;
     assert_eq!(app.get("/api/auth/me", Some(&agent_token)).await.status, 200);
-    let a = app.put(&format!("/api/users/{}", agent.id), Some(&admin), &json!({"enabled": false})).await;
+    let a = app.put(&format!("/api/agents/{}", agent.id), Some(&admin), &json!({"enabled": false})).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(app.get("/api/auth/me", Some(&agent_token)).await.status, 401);
     let again = app

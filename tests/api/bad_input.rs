@@ -23,7 +23,7 @@ async fn bad_bodies_get_4xx_json_errors_and_write_nothing() {
     let malformed =
         app.send_raw(Method::POST, "/api/users", Some(&token), "application/json", b"{\"username\": ".to_vec()).await;
     assert_4xx_json(&malformed, 400);
-    let missing = app.post("/api/users", Some(&token), &json!({"username": "bob", "role": "agent"})).await;
+    let missing = app.post("/api/users", Some(&token), &json!({"username": "bob", "role": "manager"})).await;
     assert_4xx_json(&missing, 422);
     assert_eq!(missing.body["error"]["field"], "password");
     let mistyped =
@@ -35,7 +35,7 @@ async fn bad_bodies_get_4xx_json_errors_and_write_nothing() {
         .await;
     assert_4xx_json(&bad_role, 422);
     let short_pw =
-        app.post("/api/users", Some(&token), &json!({"username": "bob", "password": "short", "role": "agent"})).await;
+        app.post("/api/users", Some(&token), &json!({"username": "bob", "password": "short", "role": "manager"})).await;
     assert_4xx_json(&short_pw, 422);
     assert_eq!(short_pw.body["error"]["field"], "password");
     assert!(!short_pw.body.to_string().contains("\"short\""), "the password is not echoed");
@@ -43,14 +43,14 @@ async fn bad_bodies_get_4xx_json_errors_and_write_nothing() {
         .post(
             "/api/users",
             Some(&token),
-            &json!({"username": "u".repeat(300), "password": "long enough", "role": "agent"}),
+            &json!({"username": "u".repeat(300), "password": "long enough", "role": "manager"}),
         )
         .await;
     assert_4xx_json(&long_name, 422);
     assert_eq!(long_name.body["error"]["field"], "username");
     let mut non_utf8 = b"{\"username\": \"".to_vec();
     non_utf8.extend_from_slice(&[0xff, 0xfe, 0xfd]);
-    non_utf8.extend_from_slice(b"\", \"password\": \"long enough\", \"role\": \"agent\"}");
+    non_utf8.extend_from_slice(b"\", \"password\": \"long enough\", \"role\": \"manager\"}");
     assert_4xx_json(&app.send_raw(Method::POST, "/api/users", Some(&token), "application/json", non_utf8).await, 400);
     let wrong_type = app
         .send_raw(
@@ -58,11 +58,11 @@ async fn bad_bodies_get_4xx_json_errors_and_write_nothing() {
             "/api/users",
             Some(&token),
             "text/plain",
-            br#"{"username":"bob","password":"long enough","role":"agent"}"#.to_vec(),
+            br#"{"username":"bob","password":"long enough","role":"manager"}"#.to_vec(),
         )
         .await;
     assert_4xx_json(&wrong_type, 415);
-    let mut huge = br#"{"username":"bob","password":"long enough","role":"agent","display_name":""#.to_vec();
+    let mut huge = br#"{"username":"bob","password":"long enough","role":"manager","display_name":""#.to_vec();
     huge.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     huge.extend_from_slice(b"\"}");
     assert_4xx_json(&app.send_raw(Method::POST, "/api/users", Some(&token), "application/json", huge).await, 413);
@@ -70,7 +70,7 @@ async fn bad_bodies_get_4xx_json_errors_and_write_nothing() {
         .post(
             "/api/users",
             Some(&token),
-            &json!({"username": "bob", "password": "long enough", "role": "agent", "is_root": true}),
+            &json!({"username": "bob", "password": "long enough", "role": "manager", "is_root": true}),
         )
         .await;
     assert_4xx_json(&unknown_field, 422);

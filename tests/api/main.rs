@@ -9,6 +9,7 @@ mod helpers;
 mod live;
 mod migrations;
 mod pbxes;
+mod provisioning;
 mod tenants;
 mod users;
 mod ws;

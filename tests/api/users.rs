@@ -12,7 +12,7 @@ async fn an_admin_manages_the_users_of_their_tenant() {
         .post(
             "/api/users",
             Some(&token),
-            &json!({"username": "alice", "password": "alice's secret", "role": "agent", "display_name": "Alice", "extension": "1001", "callerid": "0323300245"}),
+            &json!({"username": "alice", "password": "alice's secret", "role": "manager", "display_name": "Alice", "extension": "1001", "callerid": "0323300245"}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -21,7 +21,11 @@ async fn an_admin_manages_the_users_of_their_tenant() {
     let got = app.get(&format!("/api/users/{id}"), Some(&token)).await;
     assert_eq!((got.status, got.body["username"].as_str()), (200, Some("alice")));
     let dup = app
-        .post("/api/users", Some(&token), &json!({"username": "alice", "password": "another secret", "role": "agent"}))
+        .post(
+            "/api/users",
+            Some(&token),
+            &json!({"username": "alice", "password": "another secret", "role": "manager"}),
+        )
         .await;
     assert_eq!(dup.status, 409);
     assert!(dup.body["error"]["message"].as_str().unwrap_or_default().contains("username"));
@@ -36,6 +40,17 @@ async fn an_admin_manages_the_users_of_their_tenant() {
         (updated.status, updated.body["display_name"].as_str(), updated.body["role"].as_str()),
         (200, Some("Alice B"), Some("manager"))
     );
+    // Agents have phones: /api/users neither creates them nor turns anyone into one.
+    let agent = app
+        .post(
+            "/api/users",
+            Some(&token),
+            &json!({"username": "bob", "password": "bob's secret", "role": "agent", "extension": "1002"}),
+        )
+        .await;
+    assert_eq!((agent.status, agent.body["error"]["field"].as_str()), (422, Some("role")), "{}", agent.body);
+    let promote = app.put(&format!("/api/users/{id}"), Some(&token), &json!({"role": "agent"})).await;
+    assert_eq!((promote.status, promote.body["error"]["field"].as_str()), (422, Some("role")));
     let list = app.get("/api/users?role=manager&per_page=10", Some(&token)).await;
     assert_eq!(list.status, 200);
     assert_eq!(list.body["total"], 1);
@@ -112,8 +127,15 @@ async fn roles_limit_what_each_user_may_do() {
     assert_eq!(raise.status, 403);
     let raise = app.put(&format!("/api/users/{}", t.admin.id), Some(&admin), &json!({"role": "superadmin"})).await;
     assert_eq!(raise.status, 403);
-    // An agent may change their own display name.
+    // An agent's name belongs to its phone too: it changes through /api/agents only.
     let own = app.put(&format!("/api/users/{}", agent.id), Some(&agent_token), &json!({"display_name": "Me"})).await;
+    assert_eq!(own.status, 422, "{}", own.body);
+    let by_admin = app.delete(&format!("/api/users/{}", agent.id), Some(&admin)).await;
+    assert_eq!(by_admin.status, 409, "agents are deleted through /api/agents: {}", by_admin.body);
+    // An agent may change their own password (which ends their sessions).
+    let own = app
+        .put(&format!("/api/users/{}", agent.id), Some(&agent_token), &json!({"password": "a new long password"}))
+        .await;
     assert_eq!(own.status, 200, "{}", own.body);
     // Admins cannot delete themselves.
     assert_eq!(app.delete(&format!("/api/users/{}", t.admin.id), Some(&admin)).await.status, 403);
@@ -131,7 +153,7 @@ async fn changes_are_audited_without_secrets() {
         .post(
             "/api/users",
             Some(&admin),
-            &json!({"username": "audited", "password": "audit secret 123", "role": "agent"}),
+            &json!({"username": "audited", "password": "audit secret 123", "role": "manager"}),
         )
         .await;
     let id = created.body["id"].as_u64().expect("id");

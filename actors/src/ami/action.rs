@@ -386,6 +386,11 @@ pub fn queue_penalty(interface: &str, penalty: i32, queue: Option<&str>) -> Acti
         .header_opt("Queue", queue)
 }
 
+/// `Reload` of one module (e.g. `res_pjsip_outbound_registration.so`), or all.
+pub fn reload(module: Option<&str>) -> Action {
+    Action::new("Reload").header_opt("Module", module)
+}
+
 /// `QueueStatus` (a list: QueueParams, QueueMember, QueueEntry, QueueStatusComplete).
 pub fn queue_status(queue: Option<&str>, member: Option<&str>) -> Action {
     Action::new("QueueStatus").header_opt("Queue", queue).header_opt("Member", member)

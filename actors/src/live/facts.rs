@@ -149,6 +149,13 @@ pub enum QueueFact {
         interface: String,
     },
     Params(QueueParamsInfo),
+    /// Provisioning changed the queue's realtime members (Asterisk raises no event for
+    /// them): its members and params as QueueStatus lists them now. Waiting callers and
+    /// counters stay.
+    Members {
+        params: Option<QueueParamsInfo>,
+        members: Vec<MemberInfo>,
+    },
     /// After a (re)connect: what Asterisk says now.
     Resync {
         params: Option<QueueParamsInfo>,

@@ -186,6 +186,9 @@ pub fn handle(world: &mut World, now: SimTime, session: &mut Session, auth: &Aut
             ],
         )),
         "command" => command(msg, auth),
+        // Asterisk answers once the module reloaded; the realtime objects it re-reads are
+        // the sim's directory, reloaded at each queue load anyway.
+        "reload" => Outcome::one(wire::success(id, "Module Reloaded")),
         "queuestatus" => queue_status(world, now, msg),
         "queuesummary" => queue_summary(world, now, msg),
         "queuepause" => queue_pause(world, now, msg),

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 
 pub use auto::Traffic;
-pub use directory::{Directory, DirectorySnapshot, SimEndpoint, SimMember, SimQueue, StaticDirectory};
+pub use directory::{Directory, DirectoryFuture, DirectorySnapshot, SimEndpoint, SimMember, SimQueue, StaticDirectory};
 pub use engine::{Fault, SimStats};
 pub use flows::{SimError, TransferTarget};
 pub use truth::{Truth, TruthCall, TruthMember, TruthQueue};

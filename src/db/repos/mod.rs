@@ -1,9 +1,12 @@
 //! One repository per table group: diesel-async queries only, no business rules.
 
+pub mod agents;
 pub mod audit;
 pub mod live;
 pub mod pbxes;
+pub mod queues;
 pub mod tenants;
+pub mod trunks;
 pub mod users;
 
 /// The connection every repository function takes (a pooled one derefs to it, and so does

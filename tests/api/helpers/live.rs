@@ -74,13 +74,18 @@ pub fn directory(prefix: &str, tenantid: Option<&str>, count: usize) -> sim::Dir
 }
 
 pub async fn start_sim(directory: sim::DirectorySnapshot) -> SimHandle {
+    start_sim_with(Arc::new(StaticDirectory(directory))).await
+}
+
+/// The simulated PBX in scripted mode with any directory (e.g. the realtime tables).
+pub async fn start_sim_with(directory: Arc<dyn sim::Directory>) -> SimHandle {
     let cfg = SimConfig {
         username: "mayday".into(),
         secret: SIM_SECRET.into(),
         failed_login_delay: Duration::from_millis(20),
         ..SimConfig::default()
     };
-    sim::start(cfg, Arc::new(StaticDirectory(directory))).await.expect("the simulated PBX starts")
+    sim::start(cfg, directory).await.expect("the simulated PBX starts")
 }
 
 /// A tenant on a PBX, with its manager and agents (extensions 1001...).
@@ -125,17 +130,20 @@ impl TestApp {
         for i in 0..agents {
             let password = format!("pw-{}-{}", suffix(), suffix());
             let username = format!("agent{}-{}", 1001 + i, suffix());
-            let input = services::users::CreateUser {
+            let input = services::agents::CreateAgent {
                 username: username.clone(),
                 password: password.clone(),
-                role: Role::Agent,
+                extension: format!("{}", 1001 + i),
                 display_name: Some(format!("Agent {}", 1001 + i)),
                 email: None,
-                extension: Some(format!("{}", 1001 + i)),
                 callerid: None,
+                profile: None,
+                codecs: None,
+                sip_password: None,
                 enabled: Some(true),
             };
-            let u = services::users::create(&self.state, None, TenantId(t.id), input).await.expect("agent created");
+            let u =
+                services::agents::create(&self.state, None, TenantId(t.id), input).await.expect("agent created").user;
             list.push(TestUser {
                 id: u.id,
                 tenant_id: t.id,

@@ -209,18 +209,37 @@ impl TestApp {
     pub async fn user(&self, tenant: TenantId, slug: &str, role: Role) -> TestUser {
         let username = format!("{}-{}", role.as_str(), suffix());
         let password = format!("pw-{}-{}", suffix(), suffix());
-        let input = services::users::CreateUser {
-            username: username.clone(),
-            password: password.clone(),
-            role,
-            display_name: Some(format!("{role} user")),
-            email: None,
-            extension: None,
-            callerid: None,
-            enabled: Some(true),
+        let id = if role == Role::Agent {
+            // Agents have phones: they come from the agents service, with a fresh extension.
+            static NEXT_EXTENSION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(2001);
+            let extension = NEXT_EXTENSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+            let input = services::agents::CreateAgent {
+                username: username.clone(),
+                password: password.clone(),
+                extension,
+                display_name: Some("agent user".into()),
+                email: None,
+                callerid: None,
+                profile: None,
+                codecs: None,
+                sip_password: None,
+                enabled: Some(true),
+            };
+            services::agents::create(&self.state, None, tenant, input).await.expect("agent created").user.id
+        } else {
+            let input = services::users::CreateUser {
+                username: username.clone(),
+                password: password.clone(),
+                role,
+                display_name: Some(format!("{role} user")),
+                email: None,
+                extension: None,
+                callerid: None,
+                enabled: Some(true),
+            };
+            services::users::create(&self.state, None, tenant, input).await.expect("user created").id
         };
-        let u = services::users::create(&self.state, None, tenant, input).await.expect("user created");
-        TestUser { id: u.id, tenant_id: tenant.0, tenant_slug: slug.to_string(), username, password, role }
+        TestUser { id, tenant_id: tenant.0, tenant_slug: slug.to_string(), username, password, role }
     }
 
     /// A superadmin in the platform tenant.

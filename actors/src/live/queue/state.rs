@@ -311,21 +311,12 @@ impl QueueState {
                 self.params_seen = true;
                 false
             }
+            QueueFact::Members { params, members } => {
+                self.replace_members(params, members);
+                false
+            }
             QueueFact::Resync { params, members, waiting } => {
-                if let Some(p) = params {
-                    self.params = p;
-                    self.params_seen = true;
-                }
-                let ringing: Vec<String> =
-                    self.members.iter().filter(|m| m.ringing).map(|m| m.info.interface.clone()).collect();
-                self.members = members
-                    .into_iter()
-                    .map(|info| {
-                        let ringing = ringing.iter().any(|r| r.eq_ignore_ascii_case(&info.interface))
-                            && info.status == DeviceState::Ringing;
-                        Member::new(info, ringing)
-                    })
-                    .collect();
+                self.replace_members(params, members);
                 // Callers who joined while Mayday was not looking are offered today; after a
                 // restart with today's counters restored, they were counted already.
                 let mut counted = false;
@@ -345,6 +336,24 @@ impl QueueState {
                 counted
             }
         }
+    }
+
+    /// What Asterisk lists now; a member still ringing keeps showing it.
+    fn replace_members(&mut self, params: Option<QueueParamsInfo>, members: Vec<MemberInfo>) {
+        if let Some(p) = params {
+            self.params = p;
+            self.params_seen = true;
+        }
+        let ringing: Vec<String> =
+            self.members.iter().filter(|m| m.ringing).map(|m| m.info.interface.clone()).collect();
+        self.members = members
+            .into_iter()
+            .map(|info| {
+                let ringing = ringing.iter().any(|r| r.eq_ignore_ascii_case(&info.interface))
+                    && info.status == DeviceState::Ringing;
+                Member::new(info, ringing)
+            })
+            .collect();
     }
 
     /// Members of this queue that map to an agent.

@@ -119,6 +119,14 @@ pub enum PauseError {
 #[rtype(result = "()")]
 pub struct UpdateSpec(pub Arc<TenantSpec>);
 
+/// Provisioning changed these queues' realtime members or settings (Asterisk names): ask
+/// Asterisk with `QueueStatus` (which also makes it load the queue's members from the
+/// table) and show what it answers. Nothing happens while the link is down: the next
+/// resync reads everything anyway.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RefreshQueues(pub Vec<String>);
+
 /// Resolves once every fact sent so far has been applied by the queue and agent actors
 /// (benches and tests wait on it; mailboxes are in order).
 #[derive(Message)]
@@ -624,6 +632,41 @@ impl Handler<UpdateSpec> for TenantActor {
         let effects = self.state.set_spec(spec);
         self.start_agents(ctx);
         self.dispatch(effects, now_ms(), ctx);
+    }
+}
+
+impl Handler<RefreshQueues> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RefreshQueues, ctx: &mut Context<Self>) {
+        let Some(link) = self.link.clone() else { return };
+        for queue in msg.0 {
+            let l = link.clone();
+            let q = queue.clone();
+            let fut = async move { l.send(action::queue_status(Some(&q), None)).await };
+            ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| match result {
+                Ok(answer) => {
+                    let now = now_ms();
+                    match act.state.refresh_queue(&queue, &answer.items, now) {
+                        Some(effects) => act.dispatch(effects, now, ctx),
+                        None if !act.state.spec().queue_settings.contains_key(&queue) => {
+                            if let Some(addr) = act.queues.remove(&queue) {
+                                tracing::info!(parent: &act.span, queue = %queue, "the queue is gone from the PBX");
+                                addr.do_send(StopActor);
+                                act.queue_snaps.remove(&queue);
+                                act.topics.queue_removed(&queue);
+                                act.schedule_flush(ctx);
+                            }
+                        }
+                        // Configured but not (yet) known to Asterisk: shown empty.
+                        None => {
+                            act.queue_actor(&queue, ctx);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(parent: &act.span, queue = %queue, error = %e, "could not refresh the queue"),
+            }));
+        }
     }
 }
 

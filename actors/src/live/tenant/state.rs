@@ -777,6 +777,49 @@ impl TenantState {
         (out, gone)
     }
 
+    /// After provisioning changed a queue's realtime members: what `QueueStatus` for that
+    /// queue answered. Its members are replaced (waiting callers and calls stay), and every
+    /// agent that was or now is a member gets its whole state again. `None` when Asterisk
+    /// does not know the queue.
+    pub fn refresh_queue(&mut self, queue: &str, items: &[Message], now: Millis) -> Option<Vec<Effect>> {
+        let mut touched: Vec<AgentId> =
+            self.members.iter().filter(|((q, _), _)| q == queue).filter_map(|(_, m)| m.agent).collect();
+        let mut found = false;
+        let mut queue_params = None;
+        let mut listed = Vec::new();
+        let mut infos = Vec::new();
+        for msg in items {
+            match TypedEvent::parse(msg) {
+                TypedEvent::QueueParams(p) if p.queue == queue => {
+                    found = true;
+                    queue_params = Some(params(&p));
+                }
+                TypedEvent::QueueMember(m) if m.queue == queue => {
+                    found = true;
+                    listed.push(m);
+                }
+                _ => {}
+            }
+        }
+        if !found {
+            return None;
+        }
+        self.members.retain(|(q, _), _| q != queue);
+        for m in &listed {
+            let info = self.member_info(m);
+            touched.extend(info.agent);
+            infos.push(info);
+        }
+        let mut out =
+            vec![Effect::Queue(queue.to_string(), QueueFact::Members { params: queue_params, members: infos })];
+        touched.sort_unstable();
+        touched.dedup();
+        for agent in touched {
+            out.push(Effect::Agent(agent, self.agent_resync(agent, now)));
+        }
+        Some(out)
+    }
+
     /// Everything known about an agent, as one fact: after a resync, and for an agent added
     /// while the link is up (its actor starts with nothing).
     pub fn agent_resync(&self, agent: AgentId, now: Millis) -> AgentFact {

@@ -1,0 +1,57 @@
+//! A tenant's PJSIP trunks (Mayday's records), always inside one tenant.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::Conn;
+use crate::db::models::{Trunk, TrunkFields};
+use crate::db::schema::trunks;
+use crate::db::{last_insert_id, Page, Paged};
+use crate::domain::TenantId;
+
+pub async fn insert(conn: &mut Conn, t: &TrunkFields) -> QueryResult<u64> {
+    diesel::insert_into(trunks::table).values(t).execute(conn).await?;
+    diesel::select(last_insert_id()).get_result::<u64>(conn).await
+}
+
+pub async fn find(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<Trunk> {
+    trunks::table
+        .filter(trunks::tenant_id.eq(tenant.0))
+        .filter(trunks::id.eq(id))
+        .select(Trunk::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn list(conn: &mut Conn, tenant: TenantId, page: Page) -> QueryResult<Paged<Trunk>> {
+    let total: i64 = trunks::table.filter(trunks::tenant_id.eq(tenant.0)).count().get_result(conn).await?;
+    let items = trunks::table
+        .filter(trunks::tenant_id.eq(tenant.0))
+        .order(trunks::name.asc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(Trunk::as_select())
+        .load(conn)
+        .await?;
+    Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+}
+
+pub async fn update(conn: &mut Conn, tenant: TenantId, id: u64, t: &TrunkFields) -> QueryResult<usize> {
+    diesel::update(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.eq(id)))
+        .set(t)
+        .execute(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<usize> {
+    diesel::delete(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.eq(id))).execute(conn).await
+}
+
+/// How many agents, queues and trunks a tenant has (a name prefix cannot change under them).
+pub async fn count_provisioned(conn: &mut Conn, tenant: TenantId) -> QueryResult<i64> {
+    use crate::db::schema::{agents, tenant_queues};
+    let a: i64 = agents::table.filter(agents::tenant_id.eq(tenant.0)).count().get_result(conn).await?;
+    let q: i64 = tenant_queues::table.filter(tenant_queues::tenant_id.eq(tenant.0)).count().get_result(conn).await?;
+    let t: i64 = trunks::table.filter(trunks::tenant_id.eq(tenant.0)).count().get_result(conn).await?;
+    Ok(a + q + t)
+}
