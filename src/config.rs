@@ -57,6 +57,11 @@
 //! | `TURN_TTL` | `1h` | lifetime of TURN credentials |
 //! | `EXTENSION_MIN_DIGITS`, `EXTENSION_MAX_DIGITS` | `3`, `6` | allowed extension length |
 //! | `PUBLIC_API_URL` | the request's | base URL clients should use (`GET /api/client-config`) |
+//! | `PROMPT_MODE` | `directory` | how Asterisk reads IVR prompts: `directory` (files Mayday writes) or `http` (signed URLs) |
+//! | `PROMPT_DIR` | `.mayday/prompts` | where Mayday writes prompt files (`directory` mode; shared with Asterisk) |
+//! | `PROMPT_ASTERISK_DIR` | `/var/lib/asterisk/sounds/mayday` | the same directory as Asterisk sees it |
+//! | `PROMPT_URL_TTL` | `30d` | lifetime of signed prompt URLs (`http` mode; re-signed daily) |
+//! | `PROMPT_MAX_BYTES` | `10485760` | largest prompt upload |
 //! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
@@ -192,6 +197,24 @@ pub struct TelephonyConfig {
     pub public_api_url: Option<String>,
 }
 
+/// How Asterisk gets IVR prompts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptMode {
+    /// Mayday writes files into a directory Asterisk reads.
+    Directory,
+    /// Asterisk fetches them from Mayday (`res_http_media_cache`) through signed URLs.
+    Http,
+}
+
+#[derive(Clone, Debug)]
+pub struct PromptConfig {
+    pub mode: PromptMode,
+    pub dir: std::path::PathBuf,
+    pub asterisk_dir: String,
+    pub url_ttl: Duration,
+    pub max_bytes: usize,
+}
+
 /// Everything Mayday is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -222,6 +245,7 @@ pub struct Config {
     pub live: LiveConfig,
     pub ws: WsConfig,
     pub telephony: TelephonyConfig,
+    pub prompts: PromptConfig,
     pub metrics_token: Option<SecretString>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
@@ -458,6 +482,29 @@ impl Config {
                 extension_min_digits: number(src, "EXTENSION_MIN_DIGITS", 3)?,
                 extension_max_digits: number(src, "EXTENSION_MAX_DIGITS", 6)?,
                 public_api_url: src.get("PUBLIC_API_URL"),
+            },
+            prompts: PromptConfig {
+                mode: match src.get("PROMPT_MODE").as_deref().map(str::trim) {
+                    None | Some("directory") => PromptMode::Directory,
+                    Some("http") => {
+                        if src.get("PUBLIC_API_URL").is_none() {
+                            return Err(err(
+                                "PROMPT_MODE",
+                                "http needs PUBLIC_API_URL (the URL Asterisk fetches prompts from)",
+                            ));
+                        }
+                        PromptMode::Http
+                    }
+                    Some(other) => return Err(err("PROMPT_MODE", format!("must be directory or http, not {other:?}"))),
+                },
+                dir: src.get("PROMPT_DIR").unwrap_or_else(|| ".mayday/prompts".into()).into(),
+                asterisk_dir: src
+                    .get("PROMPT_ASTERISK_DIR")
+                    .unwrap_or_else(|| "/var/lib/asterisk/sounds/mayday".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                url_ttl: duration(src, "PROMPT_URL_TTL", Duration::from_secs(30 * 86_400))?,
+                max_bytes: number(src, "PROMPT_MAX_BYTES", 10 * 1024 * 1024)?,
             },
             ws: WsConfig {
                 heartbeat: duration(src, "WS_HEARTBEAT", Duration::from_secs(15))?,

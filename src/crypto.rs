@@ -15,6 +15,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// Signs URLs (HMAC-SHA256), derived from the key so it never signs with the key itself.
+    url_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -30,7 +32,22 @@ pub struct OpenError;
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
-        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(key)) }
+        let url_key = hmac_sha256(key, b"mayday url signing v1");
+        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(key)), url_key }
+    }
+
+    /// A hex HMAC-SHA256 of `message` under the URL-signing key.
+    pub fn sign(&self, message: &str) -> String {
+        hex::encode(hmac_sha256(&self.url_key, message.as_bytes()))
+    }
+
+    /// Whether `signature` is [`SecretBox::sign`] of `message` (compared in constant time).
+    pub fn verify(&self, message: &str, signature: &str) -> bool {
+        use hmac::Mac;
+        let Ok(sig) = hex::decode(signature) else { return false };
+        let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.url_key) else { return false };
+        mac.update(message.as_bytes());
+        mac.verify_slice(&sig).is_ok()
     }
 
     /// Encrypts `plain` with a fresh random nonce.
@@ -58,9 +75,27 @@ impl SecretBox {
     }
 }
 
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_verify_only_for_their_message() {
+        let b = SecretBox::new(&[7u8; 32]);
+        let sig = b.sign("prompt:1:abc:100");
+        assert_eq!(sig.len(), 64);
+        assert!(b.verify("prompt:1:abc:100", &sig));
+        assert!(!b.verify("prompt:1:abc:101", &sig));
+        assert!(!SecretBox::new(&[8u8; 32]).verify("prompt:1:abc:100", &sig), "another key");
+        assert!(!b.verify("prompt:1:abc:100", "zz"));
+    }
 
     #[test]
     fn sealed_secrets_open_with_the_same_key_only() {

@@ -1,11 +1,13 @@
 //! Mayday Switchboard: the server. `main.rs` only calls [`cli::run`]; tests and benches
 //! start exactly what production starts through [`startup::Application`].
 
+pub mod audio;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod dialplan;
 pub mod domain;
 pub mod http;
 pub mod live;

@@ -72,6 +72,7 @@ impl Application {
             prepare_database(&state).await?;
         }
         crate::live::Live::start(&state).await;
+        crate::services::dialplan::keep_prompt_urls_fresh(state.get_ref().clone());
         let listener =
             TcpListener::bind(state.config.listen).with_context(|| format!("binding {}", state.config.listen))?;
         let port = listener.local_addr()?.port();

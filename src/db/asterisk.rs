@@ -100,6 +100,17 @@ pub mod schema {
     }
 
     diesel::table! {
+        extensions (id) {
+            id -> Bigint,
+            context -> Varchar,
+            exten -> Varchar,
+            priority -> Integer,
+            app -> Varchar,
+            appdata -> Varchar,
+        }
+    }
+
+    diesel::table! {
         queues (name) {
             name -> Varchar,
             musiconhold -> Nullable<Varchar>,
@@ -135,7 +146,8 @@ pub mod schema {
 }
 
 use schema::{
-    ps_aors, ps_auths, ps_contacts, ps_endpoint_id_ips, ps_endpoints, ps_registrations, queue_members, queues,
+    extensions, ps_aors, ps_auths, ps_contacts, ps_endpoint_id_ips, ps_endpoints, ps_registrations, queue_members,
+    queues,
 };
 
 #[derive(Clone, Debug, Default, Insertable, Queryable, Selectable, PartialEq, Eq)]
@@ -175,7 +187,7 @@ pub struct Endpoint {
     pub tenantid: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Insertable, Queryable, Selectable, PartialEq, Eq)]
+#[derive(Clone, Default, Insertable, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = ps_auths, check_for_backend(diesel::mysql::Mysql))]
 pub struct Auth {
     pub id: String,
@@ -184,6 +196,12 @@ pub struct Auth {
     pub password: Option<String>,
     pub realm: Option<String>,
     pub username: Option<String>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("id", &self.id).field("auth_type", &self.auth_type).finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, Default, Insertable, Queryable, Selectable, PartialEq, Eq)]
@@ -269,6 +287,15 @@ pub async fn put_phone(conn: &mut Conn, endpoint: &Endpoint, auth: &Auth, aor: &
     Ok(())
 }
 
+/// Rewrites the rows of a phone Mayday already owns, in place (REPLACE keeps nothing of
+/// the old rows; `ps_contacts`, the phone's registration, is untouched).
+pub async fn replace_phone(conn: &mut Conn, endpoint: &Endpoint, auth: &Auth, aor: &Aor) -> QueryResult<()> {
+    diesel::replace_into(ps_endpoints::table).values(endpoint).execute(conn).await?;
+    diesel::replace_into(ps_auths::table).values(auth).execute(conn).await?;
+    diesel::replace_into(ps_aors::table).values(aor).execute(conn).await?;
+    Ok(())
+}
+
 /// Removes every PJSIP row of an endpoint id (endpoint, auth, aor, registration, identify).
 pub async fn remove_pjsip(conn: &mut Conn, id: &str) -> QueryResult<()> {
     diesel::delete(ps_endpoints::table.find(id)).execute(conn).await?;
@@ -294,12 +321,12 @@ pub async fn aor(conn: &mut Conn, id: &str) -> QueryResult<Option<Aor>> {
 pub async fn put_trunk_extras(
     conn: &mut Conn,
     registration: Option<&Registration>,
-    identify: Option<&Identify>,
+    identify: &[Identify],
 ) -> QueryResult<()> {
     if let Some(r) = registration {
         diesel::insert_into(ps_registrations::table).values(r).execute(conn).await?;
     }
-    if let Some(i) = identify {
+    for i in identify {
         diesel::insert_into(ps_endpoint_id_ips::table).values(i).execute(conn).await?;
     }
     Ok(())
@@ -416,4 +443,82 @@ pub async fn all_members(conn: &mut Conn) -> QueryResult<Vec<Member>> {
         .select(Member::as_select())
         .load(conn)
         .await
+}
+
+/// A row of the realtime dialplan.
+#[derive(Clone, Debug, Insertable, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = extensions, check_for_backend(diesel::mysql::Mysql))]
+pub struct ExtensionRow {
+    pub context: String,
+    pub exten: String,
+    pub priority: i32,
+    pub app: String,
+    pub appdata: String,
+}
+
+/// The rows of a context, in dialplan order.
+pub async fn context_rows(conn: &mut Conn, context: &str) -> QueryResult<Vec<ExtensionRow>> {
+    extensions::table
+        .filter(extensions::context.eq(context))
+        .order((extensions::exten.asc(), extensions::priority.asc()))
+        .select(ExtensionRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The ids of the rows of some contexts, and of some extensions of a shared one (a plain
+/// read: it takes no locks).
+pub async fn row_ids(conn: &mut Conn, contexts: &[String], shared: &str, extens: &[String]) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> =
+        extensions::table.filter(extensions::context.eq_any(contexts)).select(extensions::id).load(conn).await?;
+    if !extens.is_empty() {
+        ids.extend(
+            extensions::table
+                .filter(extensions::context.eq(shared))
+                .filter(extensions::exten.eq_any(extens))
+                .select(extensions::id)
+                .load::<i64>(conn)
+                .await?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Deletes rows by primary key: record locks only, so that tenants regenerating their
+/// dialplans at the same time never deadlock on the shared index's gaps.
+pub async fn remove_rows(conn: &mut Conn, ids: &[i64]) -> QueryResult<()> {
+    for chunk in ids.chunks(500) {
+        diesel::delete(extensions::table.filter(extensions::id.eq_any(chunk))).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// The extensions of a shared context whose first row is `first` (a tenant's DID rows in
+/// `mayday-inbound` start with `Set(__MAYDAY_TENANT=<slug>)`).
+pub async fn extens_starting_with(
+    conn: &mut Conn,
+    context: &str,
+    app: &str,
+    appdata: &str,
+) -> QueryResult<Vec<String>> {
+    extensions::table
+        .filter(extensions::context.eq(context))
+        .filter(extensions::priority.eq(1))
+        .filter(extensions::app.eq(app))
+        .filter(extensions::appdata.eq(appdata))
+        .select(extensions::exten)
+        .load(conn)
+        .await
+}
+
+pub async fn remove_extens(conn: &mut Conn, context: &str, extens: &[String]) -> QueryResult<()> {
+    let ids = row_ids(conn, &[], context, extens).await?;
+    remove_rows(conn, &ids).await
+}
+
+pub async fn insert_rows(conn: &mut Conn, rows: &[ExtensionRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        diesel::insert_into(extensions::table).values(chunk).execute(conn).await?;
+    }
+    Ok(())
 }

@@ -303,6 +303,7 @@ pub struct Trunk {
     pub match_ips: Option<String>,
     pub account_number: Option<String>,
     pub enabled: bool,
+    pub is_default: bool,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
 }
@@ -326,5 +327,169 @@ pub struct TrunkFields {
     pub register: bool,
     pub match_ips: Option<String>,
     pub account_number: Option<String>,
+    pub enabled: bool,
+    pub is_default: bool,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::dids, check_for_backend(diesel::mysql::Mysql))]
+pub struct Did {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub did: String,
+    pub label: String,
+    pub trunk_id: Option<u64>,
+    pub allow_inbound: bool,
+    pub allow_outbound: bool,
+    pub active: bool,
+    pub dial_prefix: Option<u8>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::dids, treat_none_as_null = true)]
+pub struct DidFields {
+    pub tenant_id: u64,
+    pub did: String,
+    pub label: String,
+    pub trunk_id: Option<u64>,
+    pub allow_inbound: bool,
+    pub allow_outbound: bool,
+    pub active: bool,
+    pub dial_prefix: Option<u8>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::time_conditions, check_for_backend(diesel::mysql::Mysql))]
+pub struct TimeConditionRow {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub weekly: String,
+    pub closed_dates: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::time_conditions)]
+pub struct TimeConditionFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub weekly: String,
+    pub closed_dates: String,
+}
+
+/// A prompt without its audio.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::prompts, check_for_backend(diesel::mysql::Mysql))]
+pub struct PromptRow {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub bytes: u32,
+    pub duration_ms: u32,
+    pub sha256: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = crate::db::schema::prompts)]
+pub struct NewPrompt {
+    pub tenant_id: u64,
+    pub name: String,
+    pub audio: Vec<u8>,
+    pub bytes: u32,
+    pub duration_ms: u32,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::ivr_menus, check_for_backend(diesel::mysql::Mysql))]
+pub struct IvrRow {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub prompt_id: Option<u64>,
+    pub timeout_secs: u32,
+    pub retries: u32,
+    pub options: String,
+    pub timeout_destination: Option<String>,
+    pub invalid_destination: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::ivr_menus, treat_none_as_null = true)]
+pub struct IvrFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub prompt_id: Option<u64>,
+    pub timeout_secs: u32,
+    pub retries: u32,
+    pub options: String,
+    pub timeout_destination: Option<String>,
+    pub invalid_destination: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::inbound_routes, check_for_backend(diesel::mysql::Mysql))]
+pub struct InboundRow {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub pattern: String,
+    pub destination: String,
+    pub time_condition_id: Option<u64>,
+    pub fallback: Option<String>,
+    pub enabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::inbound_routes, treat_none_as_null = true)]
+pub struct InboundFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub pattern: String,
+    pub destination: String,
+    pub time_condition_id: Option<u64>,
+    pub fallback: Option<String>,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::outbound_routes, check_for_backend(diesel::mysql::Mysql))]
+pub struct OutboundRow {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub name: String,
+    pub position: i32,
+    pub patterns: String,
+    pub trunk_ids: String,
+    pub strip_digits: u32,
+    pub prepend: String,
+    pub callerid_policy: String,
+    pub fixed_did_id: Option<u64>,
+    pub enabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = crate::db::schema::outbound_routes, treat_none_as_null = true)]
+pub struct OutboundFields {
+    pub tenant_id: u64,
+    pub name: String,
+    pub position: i32,
+    pub patterns: String,
+    pub trunk_ids: String,
+    pub strip_digits: u32,
+    pub prepend: String,
+    pub callerid_policy: String,
+    pub fixed_did_id: Option<u64>,
     pub enabled: bool,
 }

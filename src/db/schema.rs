@@ -159,6 +159,97 @@ diesel::table! {
         match_ips -> Nullable<Varchar>,
         account_number -> Nullable<Varchar>,
         enabled -> Bool,
+        is_default -> Bool,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    dids (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        did -> Varchar,
+        label -> Varchar,
+        trunk_id -> Nullable<Unsigned<Bigint>>,
+        allow_inbound -> Bool,
+        allow_outbound -> Bool,
+        active -> Bool,
+        dial_prefix -> Nullable<Unsigned<Tinyint>>,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    time_conditions (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        weekly -> Text,
+        closed_dates -> Text,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    prompts (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        audio -> Mediumblob,
+        bytes -> Unsigned<Integer>,
+        duration_ms -> Unsigned<Integer>,
+        sha256 -> Char,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    ivr_menus (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        prompt_id -> Nullable<Unsigned<Bigint>>,
+        timeout_secs -> Unsigned<Integer>,
+        retries -> Unsigned<Integer>,
+        options -> Text,
+        timeout_destination -> Nullable<Text>,
+        invalid_destination -> Nullable<Text>,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    inbound_routes (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        pattern -> Varchar,
+        destination -> Text,
+        time_condition_id -> Nullable<Unsigned<Bigint>>,
+        fallback -> Nullable<Text>,
+        enabled -> Bool,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    outbound_routes (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        name -> Varchar,
+        position -> Integer,
+        patterns -> Text,
+        trunk_ids -> Text,
+        strip_digits -> Unsigned<Integer>,
+        prepend -> Varchar,
+        callerid_policy -> Varchar,
+        fixed_did_id -> Nullable<Unsigned<Bigint>>,
+        enabled -> Bool,
         created_at -> Datetime,
         updated_at -> Datetime,
     }
@@ -179,5 +270,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     agents,
     tenant_queues,
     queue_memberships,
-    trunks
+    trunks,
+    dids,
+    time_conditions,
+    prompts,
+    ivr_menus,
+    inbound_routes,
+    outbound_routes
 );

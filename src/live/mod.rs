@@ -18,6 +18,8 @@ use crate::state::AppState;
 pub struct Live {
     pub registry: Arc<Registry>,
     supervisor: Arc<OnceLock<Addr<LiveSupervisor>>>,
+    /// One reload at a time: a spec read earlier never replaces one read later.
+    reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Live {
@@ -53,6 +55,7 @@ impl Live {
     /// changes). Failures are logged: the live side keeps running what it had.
     pub async fn reload(&self, state: &AppState) {
         let Some(supervisor) = self.supervisor.get() else { return };
+        let _one_at_a_time = self.reloading.lock().await;
         match spec::build(state).await {
             Ok(spec) => {
                 let (pbxes, tenants) = (spec.pbxes.len(), spec.tenants.len());

@@ -18,9 +18,10 @@ use crate::db::repos::{self, agents::AgentFilter, Conn};
 use crate::db::{Page, Paged};
 use crate::domain::{Caller, Role, TenantId, UserId};
 use crate::services::audit::{self, Change};
+use crate::services::dialplan::{self, Used};
 use crate::services::telephony::{self, PhoneSpec, Profile};
 use crate::services::users::{double_option, end_sessions, hash_password, UserView};
-use crate::services::{live, require, validate, ServiceError, ServiceResult};
+use crate::services::{dids, live, require, validate, ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// An agent as the API shows it: never a password.
@@ -44,7 +45,7 @@ pub struct AgentQueueView {
     pub paused: bool,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
     pub username: String,
@@ -70,7 +71,7 @@ pub struct CreateAgent {
 }
 
 /// A partial update; absent fields stay, `null` clears an optional one.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
     pub password: Option<String>,
@@ -105,6 +106,34 @@ pub fn interface(endpoint: &str) -> String {
     format!("PJSIP/{endpoint}")
 }
 
+// Passwords never reach a log through Debug.
+impl std::fmt::Debug for CreateAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateAgent")
+            .field("username", &self.username)
+            .field("extension", &self.extension)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for UpdateAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateAgent")
+            .field("extension", &self.extension)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SoftphoneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftphoneConfig")
+            .field("uri", &self.uri)
+            .field("password", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
 fn profile_of(row: &AgentRow) -> ServiceResult<Profile> {
     Profile::parse(&row.profile).ok_or_else(|| ServiceError::internal("stored profile", &row.profile))
 }
@@ -136,15 +165,26 @@ async fn view(conn: &mut Conn, user: User, row: AgentRow) -> ServiceResult<Agent
     })
 }
 
-/// Writes the agent's phone and its realtime queue members (an enabled agent).
-async fn write_asterisk_rows(
+/// Brings Asterisk's rows of an agent to what `user` and `row` say: its phone and its
+/// realtime queue members. `old_endpoint` is the id its rows had (`None` for a new agent).
+/// Rows keep their place where they can: an unchanged phone keeps its registration
+/// (`ps_contacts`) and its members keep their `uniqueid` (Asterisk's key for them).
+async fn sync_asterisk_rows(
     conn: &mut Conn,
     state: &AppState,
     tenant: &Tenant,
     user: &User,
     row: &AgentRow,
     secret: &str,
+    old_endpoint: Option<&str>,
 ) -> ServiceResult<()> {
+    let renamed = old_endpoint.is_some_and(|o| o != row.endpoint);
+    if let Some(old) = old_endpoint.filter(|_| renamed || !user.enabled) {
+        remove_asterisk_rows(conn, old).await?;
+    }
+    if !user.enabled {
+        return Ok(());
+    }
     let extension = user.extension.as_deref().unwrap_or_default();
     let codecs = codecs_of(row);
     let (endpoint, auth, aor) = telephony::phone_rows(&PhoneSpec {
@@ -155,12 +195,20 @@ async fn write_asterisk_rows(
         codecs: &codecs,
         secret,
         realm: &state.config.telephony.sip_realm,
+        default_did: user.callerid.as_deref(),
     });
-    rt::put_phone(conn, &endpoint, &auth, &aor).await.map_err(ServiceError::duplicate_as("extension"))?;
+    if old_endpoint.is_none() || renamed {
+        // A name Mayday does not own yet: an insert, so that a row of that name made by
+        // someone else is a conflict, never overwritten.
+        rt::put_phone(conn, &endpoint, &auth, &aor).await.map_err(ServiceError::duplicate_as("extension"))?;
+    } else {
+        rt::replace_phone(conn, &endpoint, &auth, &aor).await?;
+    }
     let pause = repos::live::pause_of(conn, TenantId(tenant.id), UserId(user.id)).await?;
     for m in repos::queues::memberships_of(conn, UserId(user.id)).await? {
         let member = member_row(&m.asterisk_name, &row.endpoint, user, m.penalty, m.paused || pause.is_some());
-        rt::put_member(conn, &member, true).await?;
+        // An existing row keeps its paused state: Asterisk writes it back on QueuePause.
+        rt::put_member(conn, &member, false).await?;
     }
     Ok(())
 }
@@ -170,7 +218,7 @@ pub fn member_row(queue: &str, endpoint: &str, user: &User, penalty: i32, paused
     rt::NewMember {
         queue_name: queue.to_string(),
         interface: interface(endpoint),
-        membername: Some(display(user).to_string()),
+        membername: Some(telephony::clean(display(user))),
         state_interface: Some(interface(endpoint)),
         penalty: Some(penalty),
         paused: Some(i32::from(paused)),
@@ -183,6 +231,18 @@ async fn remove_asterisk_rows(conn: &mut Conn, endpoint: &str) -> ServiceResult<
     rt::remove_contacts_of(conn, endpoint).await?;
     rt::remove_members_of(conn, &interface(endpoint)).await?;
     Ok(())
+}
+
+/// `<name prefix><extension>`, within Asterisk's 40-character names (`ps_auths.username`).
+fn endpoint_name(tenant: &Tenant, extension: &str) -> ServiceResult<String> {
+    let id = telephony::object_id(tenant, extension);
+    if id.len() > 40 {
+        return Err(ServiceError::invalid(
+            "extension",
+            "with the tenant's name prefix is longer than Asterisk's 40 characters",
+        ));
+    }
+    Ok(id)
 }
 
 /// The Asterisk names of the agent's queues (to refresh the live view after a change).
@@ -249,7 +309,7 @@ pub async fn create(
     let hash = hash_password(state, input.password).await?;
     let mut conn = state.db.get().await?;
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
-    let endpoint = telephony::object_id(&tenant, &extension);
+    let endpoint = endpoint_name(&tenant, &extension)?;
     let new = NewUser {
         tenant_id: tenant_id.0,
         username,
@@ -275,9 +335,11 @@ pub async fn create(
             };
             repos::agents::insert(conn, &row).await.map_err(ServiceError::duplicate_as("extension"))?;
             let user = repos::users::find(conn, tenant_id, id).await?;
-            if enabled {
-                write_asterisk_rows(conn, state, &tenant, &user, &row, &secret).await?;
+            if let Some(did) = &user.callerid {
+                dids::check_default_did(conn, tenant_id, did).await?;
             }
+            sync_asterisk_rows(conn, state, &tenant, &user, &row, &secret, None).await?;
+            dialplan::regenerate(conn, state, tenant_id).await?;
             let change = Change {
                 tenant: Some(tenant_id),
                 action: "create",
@@ -329,68 +391,69 @@ pub async fn update(
         }
         None => None,
     };
+    let ends_sessions = password_hash.is_some() || input.enabled == Some(false);
     let mut conn = state.db.get().await?;
-    let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
-    let (_, current) = repos::agents::find(&mut conn, tenant_id, id).await?;
-    let profile = input.profile.unwrap_or(profile_of(&current)?);
-    let codecs = match (&input.codecs, input.profile) {
-        (Some(list), _) => telephony::codecs(Some(list), profile)?,
-        // A new profile without codecs takes the profile's defaults.
-        (None, Some(p)) if p.as_str() != current.profile => profile.default_codecs(),
-        (None, _) => codecs_of(&current),
-    };
-    let new_secret = match (input.sip_password, input.rotate_sip_password) {
-        (Some(s), _) => Some(s),
-        (None, true) => Some(telephony::generate_secret()),
-        (None, false) => None,
-    };
-    let secret = match &new_secret {
-        Some(s) => s.clone(),
-        None => state.secrets.open(&current.sip_secret_enc).map_err(|e| ServiceError::internal("SIP secret", e))?,
-    };
-    let changes = UserChanges {
-        password_hash,
-        role: None,
-        display_name,
-        email,
-        extension: extension.clone().map(Some),
-        callerid,
-        enabled: input.enabled,
-    };
-    let ends_sessions = changes.password_hash.is_some() || changes.enabled == Some(false);
-    let endpoint = match &extension {
-        Some(e) => telephony::object_id(&tenant, e),
-        None => current.endpoint.clone(),
-    };
-    let row = AgentRow {
-        user_id: id.0,
-        tenant_id: tenant_id.0,
-        profile: profile.as_str().to_string(),
-        codecs: codecs.join(","),
-        sip_secret_enc: match &new_secret {
-            Some(s) => state.secrets.seal(s),
-            None => current.sip_secret_enc.clone(),
-        },
-        endpoint,
-    };
-    let detail = json!({
-        "extension": extension, "profile": row.profile, "codecs": row.codecs, "enabled": changes.enabled,
-        "password_changed": changes.password_hash.is_some(), "sip_password_changed": new_secret.is_some(),
-    });
-    let old_endpoint = current.endpoint.clone();
     let (agent, queues) = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
+            let tenant = repos::tenants::find(conn, tenant_id).await?;
+            // Read under the transaction's lock, so that two changes of one agent queue up.
+            let (_, current) = repos::agents::find_for_update(conn, tenant_id, id).await?;
+            let profile = input.profile.unwrap_or(profile_of(&current)?);
+            let codecs = match (&input.codecs, input.profile) {
+                (Some(list), _) => telephony::codecs(Some(list), profile)?,
+                // A new profile without codecs takes the profile's defaults.
+                (None, Some(p)) if p.as_str() != current.profile => profile.default_codecs(),
+                (None, _) => codecs_of(&current),
+            };
+            let new_secret = match (input.sip_password, input.rotate_sip_password) {
+                (Some(s), _) => Some(s),
+                (None, true) => Some(telephony::generate_secret()),
+                (None, false) => None,
+            };
+            let secret = match &new_secret {
+                Some(s) => s.clone(),
+                None => {
+                    state.secrets.open(&current.sip_secret_enc).map_err(|e| ServiceError::internal("SIP secret", e))?
+                }
+            };
+            let endpoint = match &extension {
+                Some(e) => endpoint_name(&tenant, e)?,
+                None => current.endpoint.clone(),
+            };
+            let row = AgentRow {
+                user_id: id.0,
+                tenant_id: tenant_id.0,
+                profile: profile.as_str().to_string(),
+                codecs: codecs.join(","),
+                sip_secret_enc: match &new_secret {
+                    Some(s) => state.secrets.seal(s),
+                    None => current.sip_secret_enc.clone(),
+                },
+                endpoint,
+            };
+            let changes = UserChanges {
+                password_hash,
+                role: None,
+                display_name,
+                email,
+                extension: extension.clone().map(Some),
+                callerid,
+                enabled: input.enabled,
+            };
+            let detail = json!({
+                "extension": extension, "profile": row.profile, "codecs": row.codecs, "enabled": changes.enabled,
+                "password_changed": changes.password_hash.is_some(), "sip_password_changed": new_secret.is_some(),
+            });
+            if let Some(Some(did)) = &changes.callerid {
+                dids::check_default_did(conn, tenant_id, did).await?;
+            }
             if !changes.is_empty() {
                 repos::users::update(conn, tenant_id, id, &changes).await?;
             }
             repos::agents::update(conn, &row).await.map_err(ServiceError::duplicate_as("extension"))?;
             let user = repos::users::find(conn, tenant_id, id).await?;
-            // Rewrite Asterisk's rows from scratch: profile, extension, name, codecs, secret
-            // or enabled may have changed, and a disabled agent has none.
-            remove_asterisk_rows(conn, &old_endpoint).await?;
-            if user.enabled {
-                write_asterisk_rows(conn, state, &tenant, &user, &row, &secret).await?;
-            }
+            sync_asterisk_rows(conn, state, &tenant, &user, &row, &secret, Some(&current.endpoint)).await?;
+            dialplan::regenerate(conn, state, tenant_id).await?;
             let change = Change {
                 tenant: Some(tenant_id),
                 action: "update",
@@ -413,9 +476,10 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: UserId) -> ServiceResult<()> {
     require(caller, Role::Admin)?;
     let mut conn = state.db.get().await?;
-    let (user, row) = repos::agents::find(&mut conn, tenant_id, id).await?;
     let queues = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
+            let (user, row) = repos::agents::find_for_update(conn, tenant_id, id).await?;
+            dialplan::refuse_if_used(conn, tenant_id, Used::Agent(id.0), "agent").await?;
             let queues = queue_names(conn, id).await?;
             remove_asterisk_rows(conn, &row.endpoint).await?;
             repos::live::clear_pause(conn, tenant_id, id).await?;
@@ -431,6 +495,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
                 detail: Some(json!({"username": user.username, "endpoint": row.endpoint})),
             };
             audit::record(conn, Some(caller), change).await?;
+            dialplan::regenerate(conn, state, tenant_id).await?;
             Ok(queues)
         })
         .await?;
@@ -440,7 +505,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
 }
 
 /// What a browser or Chrome-extension softphone (JsSIP, SIP.js) needs to register.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct SoftphoneConfig {
     /// `sip:<endpoint>@<SIP_DOMAIN>`.
     pub uri: String,

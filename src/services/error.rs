@@ -69,6 +69,11 @@ impl From<DieselError> for ServiceError {
             DieselError::DatabaseError(_, info) if looks_like_io(info.message()) => {
                 ServiceError::Unavailable("database")
             }
+            // InnoDB rolled the transaction back to break a deadlock: nothing was written, and
+            // the same request again will go through (503 says so).
+            DieselError::DatabaseError(_, info) if info.message().contains("Deadlock found") => {
+                ServiceError::Unavailable("database")
+            }
             _ => ServiceError::Internal(anyhow::anyhow!("database: {e}")),
         }
     }
@@ -97,7 +102,29 @@ fn looks_like_io(message: &str) -> bool {
 fn unique_field(db_message: &str) -> String {
     let key = db_message.rsplit("for key '").next().and_then(|k| k.strip_suffix('\'')).unwrap_or("");
     let key = key.rsplit('.').next().unwrap_or(key);
-    let field = key.strip_prefix("uq_").and_then(|k| k.split_once('_').map(|(_, rest)| rest)).unwrap_or(key);
+    // `uq_<table>_<columns>`; table names hold `_` too, so the known ones are tried first.
+    const TABLES: [&str; 14] = [
+        "tenant_domains",
+        "tenant_queues",
+        "time_conditions",
+        "inbound_routes",
+        "outbound_routes",
+        "ivr_menus",
+        "extensions",
+        "prompts",
+        "tenants",
+        "agents",
+        "trunks",
+        "pbxes",
+        "users",
+        "dids",
+    ];
+    let rest = key.strip_prefix("uq_").unwrap_or(key);
+    let field = TABLES
+        .iter()
+        .find_map(|t| rest.strip_prefix(t).and_then(|r| r.strip_prefix('_')))
+        .or_else(|| rest.split_once('_').map(|(_, r)| r))
+        .unwrap_or(rest);
     let field = field.strip_prefix("tenant_").unwrap_or(field);
     if key == "PRIMARY" {
         "id".into()
@@ -129,6 +156,9 @@ mod tests {
         assert_eq!(unique_field("Duplicate entry '7-alice' for key 'uq_users_tenant_username'"), "username");
         assert_eq!(unique_field("Duplicate entry 'x' for key 'users.uq_users_tenant_extension'"), "extension");
         assert_eq!(unique_field("Duplicate entry 'acme' for key 'uq_tenants_slug'"), "slug");
+        assert_eq!(unique_field("Duplicate entry '5' for key 'uq_inbound_routes_pattern'"), "pattern");
+        assert_eq!(unique_field("Duplicate entry '5-45' for key 'uq_dids_tenant_dial_prefix'"), "dial_prefix");
+        assert_eq!(unique_field("Duplicate entry '5-x' for key 'uq_tenant_queues_tenant_name'"), "name");
         assert_eq!(unique_field("Duplicate entry 'x' for key 'PRIMARY'"), "id");
         assert_eq!(unique_field("weird"), "record");
     }

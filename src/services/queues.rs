@@ -20,6 +20,7 @@ use crate::db::repos::{self, Conn};
 use crate::db::{Page, Paged};
 use crate::domain::{Caller, Role, TenantId, UserId};
 use crate::services::audit::{self, Change};
+use crate::services::dialplan::{self, Used};
 use crate::services::users::double_option;
 use crate::services::{agents, live, require, telephony, ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -314,6 +315,7 @@ pub async fn create(
                 entity_id: Some(id.to_string()),
                 detail: Some(json!({"name": f.name, "asterisk_name": f.asterisk_name, "strategy": f.strategy})),
             };
+            dialplan::regenerate(conn, state, tenant_id).await?;
             audit::record(conn, caller, change).await?;
             Ok(QueueView::from(repos::queues::find(conn, tenant_id, id).await?))
         })
@@ -359,6 +361,7 @@ pub async fn update(
                 entity_id: Some(id.to_string()),
                 detail: Some(json!({"name": f.name, "strategy": f.strategy, "renamed": renamed})),
             };
+            dialplan::regenerate(conn, state, tenant_id).await?;
             audit::record(conn, Some(caller), change).await?;
             Ok(QueueView::from(repos::queues::find(conn, tenant_id, id).await?))
         })
@@ -374,6 +377,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
     let current = repos::queues::find(&mut conn, tenant_id, id).await?;
     let asterisk_name = current.asterisk_name.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
+        dialplan::refuse_if_used(conn, tenant_id, Used::Queue(id), "queue").await?;
         rt::remove_queue(conn, &current.asterisk_name).await?;
         if repos::queues::delete(conn, tenant_id, id).await? == 0 {
             return Err(ServiceError::NotFound);
@@ -385,6 +389,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
             entity_id: Some(id.to_string()),
             detail: Some(json!({"name": current.name})),
         };
+        dialplan::regenerate(conn, state, tenant_id).await?;
         audit::record(conn, Some(caller), change).await?;
         Ok(())
     })

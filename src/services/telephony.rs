@@ -136,8 +136,20 @@ pub fn check_secret(field: &str, s: &str) -> ServiceResult<()> {
 }
 
 /// Values in realtime rows cannot hold `;` (Asterisk splits on it) nor quotes in caller ids.
-fn clean(s: &str) -> String {
+pub fn clean(s: &str) -> String {
     s.chars().filter(|c| !matches!(c, '"' | ';' | '\\' | '\r' | '\n')).collect()
+}
+
+/// `"<name>" <extension>` within `ps_endpoints.callerid`'s 40 characters (the name is cut).
+pub fn callerid(name: &str, extension: &str) -> String {
+    let room = 40usize.saturating_sub(extension.len() + 5);
+    // Bytes, not characters: the column is varchar(40) of utf8mb4 characters, but cutting
+    // by bytes keeps any charset within it.
+    let mut name: String = clean(name).chars().take(room).collect();
+    while name.len() > room {
+        name.pop();
+    }
+    format!("\"{}\" <{extension}>", name.trim_end())
 }
 
 /// What an agent's phone rows are built from.
@@ -149,6 +161,8 @@ pub struct PhoneSpec<'a> {
     pub codecs: &'a [String],
     pub secret: &'a str,
     pub realm: &'a str,
+    /// The agent's default DID, `${MAYDAY_DID}` in the tenant's dialplan.
+    pub default_did: Option<&'a str>,
 }
 
 /// A yes/no column value (`ast_bool_values`; Mayday writes `yes`/`no`).
@@ -173,7 +187,11 @@ pub fn phone_rows(p: &PhoneSpec<'_>) -> (Endpoint, Auth, Aor) {
         auth: Some(id.clone()),
         context: Some("mayday-agents".into()),
         overlap_context: Some("mayday-accept".into()),
-        set_var: Some(format!("MAYDAY_CONTEXT={}", agents_context(p.tenant))),
+        // Realtime splits a value on `;`: each part becomes one set_var (asterisk.md 4.9).
+        set_var: Some(match p.default_did {
+            Some(did) => format!("MAYDAY_CONTEXT={};MAYDAY_DID={did}", agents_context(p.tenant)),
+            None => format!("MAYDAY_CONTEXT={}", agents_context(p.tenant)),
+        }),
         tenantid: Some(p.tenant.slug.clone()),
         disallow: Some("all".into()),
         allow: Some(p.codecs.join(",")),
@@ -182,7 +200,7 @@ pub fn phone_rows(p: &PhoneSpec<'_>) -> (Endpoint, Auth, Aor) {
         rtp_symmetric: yes(),
         force_rport: yes(),
         rewrite_contact: yes(),
-        callerid: Some(format!("\"{}\" <{}>", clean(p.display_name), p.extension)),
+        callerid: Some(callerid(p.display_name, p.extension)),
         ..Endpoint::default()
     };
     let mut aor = Aor {
@@ -258,6 +276,7 @@ mod tests {
             codecs: &codecs,
             secret: "s",
             realm: "asterisk",
+            default_did: Some("0323300245"),
         });
         assert_eq!(e.id, "acme-1001");
         assert_eq!(
@@ -268,7 +287,7 @@ mod tests {
             (e.ice_support.as_deref(), e.use_avpf.as_deref(), e.rtcp_mux.as_deref(), e.bundle.as_deref()),
             (Some("yes"), Some("yes"), Some("yes"), Some("yes"))
         );
-        assert_eq!(e.set_var.as_deref(), Some("MAYDAY_CONTEXT=acme-agents"));
+        assert_eq!(e.set_var.as_deref(), Some("MAYDAY_CONTEXT=acme-agents;MAYDAY_DID=0323300245"));
         assert_eq!(e.callerid.as_deref(), Some("\"Amani A\" <1001>"));
         assert_eq!(
             (a.auth_type.as_deref(), a.password.as_deref(), a.realm.as_deref()),

@@ -211,6 +211,10 @@ pub async fn update(
                     ));
                 }
                 repos::tenants::update(conn, id, &changes).await?;
+                if changes.timezone.is_some() {
+                    // Time conditions run in the tenant's time zone.
+                    crate::services::dialplan::regenerate(conn, state, id).await?;
+                }
                 if let Some(d) = &new_domains {
                     repos::tenants::set_domains(conn, id, d).await?;
                 }

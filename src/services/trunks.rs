@@ -21,6 +21,7 @@ use crate::db::repos;
 use crate::db::{Page, Paged};
 use crate::domain::{Caller, Role, TenantId};
 use crate::services::audit::{self, Change};
+use crate::services::dialplan::{self, Used};
 use crate::services::users::double_option;
 use crate::services::{live, require, telephony, validate, ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -48,6 +49,8 @@ pub struct TrunkView {
     pub match_ips: Vec<String>,
     pub account_number: Option<String>,
     pub enabled: bool,
+    /// The trunk agents' calls leave through unless a route names others.
+    pub is_default: bool,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
 }
@@ -79,6 +82,7 @@ impl From<Trunk> for TrunkView {
                 .collect(),
             account_number: t.account_number,
             enabled: t.enabled,
+            is_default: t.is_default,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -110,6 +114,7 @@ pub struct TrunkInput {
     #[serde(default, deserialize_with = "double_option")]
     pub account_number: Option<Option<String>>,
     pub enabled: Option<bool>,
+    pub is_default: Option<bool>,
 }
 
 impl std::fmt::Debug for TrunkInput {
@@ -151,6 +156,28 @@ fn secret(v: Option<&str>) -> ServiceResult<Option<String>> {
 }
 
 /// IPs or CIDRs the provider calls from.
+/// An address or CIDR as a range of the 128-bit space (IPv4 mapped), for overlap checks.
+fn ip_range(v: &str) -> Option<(u128, u128)> {
+    let (ip, bits) = match v.split_once('/') {
+        Some((ip, bits)) => (ip, Some(bits.parse::<u32>().ok()?)),
+        None => (v, None),
+    };
+    let addr: std::net::IpAddr = ip.parse().ok()?;
+    let (value, width) = match addr {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)) | (0xffff << 32), 32u32),
+        std::net::IpAddr::V6(a) => (u128::from(a), 128u32),
+    };
+    let bits = bits.unwrap_or(width);
+    if bits > width {
+        return None;
+    }
+    let host_bits = width - bits;
+    let mask = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+    Some((value & !mask, value | mask))
+}
+
+/// IPs or CIDRs the provider calls from: narrow ones only (/24 or longer for IPv4, /48 for
+/// IPv6), since calls from them are taken without a challenge.
 fn match_ips(list: &[String]) -> ServiceResult<String> {
     if list.len() > 16 {
         return Err(ServiceError::invalid("match_ips", "must list at most 16 addresses"));
@@ -158,23 +185,38 @@ fn match_ips(list: &[String]) -> ServiceResult<String> {
     let mut out = Vec::new();
     for raw in list {
         let v = raw.trim();
-        let (ip, bits) = match v.split_once('/') {
-            Some((ip, bits)) => (ip, Some(bits)),
-            None => (v, None),
-        };
-        let addr: std::net::IpAddr = ip
-            .parse()
-            .map_err(|_| ServiceError::invalid("match_ips", format!("{v:?} is not an IP address or CIDR")))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if let Some(b) = bits {
-            match b.parse::<u8>() {
-                Ok(n) if n <= max => {}
-                _ => return Err(ServiceError::invalid("match_ips", format!("{v:?} has a bad prefix length"))),
+        if ip_range(v).is_none() {
+            return Err(ServiceError::invalid("match_ips", format!("{v:?} is not an IP address or CIDR")));
+        }
+        if let Some((ip, bits)) = v.split_once('/') {
+            let min = if ip.contains(':') { 48 } else { 24 };
+            if bits.parse::<u32>().is_ok_and(|b| b < min) {
+                return Err(ServiceError::invalid("match_ips", format!("{v:?} is too broad (at least /{min})")));
             }
         }
         out.push(v.to_string());
     }
     Ok(out.join(","))
+}
+
+/// A trunk must not claim addresses another tenant's trunk is identified by: calls from them
+/// would land in the wrong tenant.
+async fn check_ips_free(conn: &mut repos::Conn, tenant: TenantId, ips: &str) -> ServiceResult<()> {
+    let mine: Vec<(u128, u128)> = ips.split(',').filter(|s| !s.is_empty()).filter_map(ip_range).collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    for other in repos::trunks::match_ips_of_others(conn, tenant).await? {
+        for theirs in other.split(',').filter_map(ip_range) {
+            if mine.iter().any(|m| m.0 <= theirs.1 && theirs.0 <= m.1) {
+                return Err(ServiceError::invalid(
+                    "match_ips",
+                    "overlaps addresses another tenant's trunk is identified by",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Prepared {
@@ -189,6 +231,9 @@ fn prepare(state: &AppState, tenant: &Tenant, current: Option<&Trunk>, input: Tr
         (None, None) => return Err(ServiceError::invalid("name", "is required")),
     };
     let host = match (input.host.as_deref(), current) {
+        (Some(h), _) if h.trim().len() > 80 => {
+            return Err(ServiceError::invalid("host", "must be at most 80 characters"))
+        }
         (Some(h), _) => validate::hostname("host", h)?,
         (None, Some(c)) => c.host.clone(),
         (None, None) => return Err(ServiceError::invalid("host", "is required")),
@@ -211,6 +256,9 @@ fn prepare(state: &AppState, tenant: &Tenant, current: Option<&Trunk>, input: Tr
     let username = sip_user("username", pick(input.username, current.map(|c| c.username.clone())).as_deref())?;
     let from_user = sip_user("from_user", pick(input.from_user, current.map(|c| c.from_user.clone())).as_deref())?;
     let from_domain = match pick(input.from_domain, current.map(|c| c.from_domain.clone())) {
+        Some(d) if d.trim().len() > 40 => {
+            return Err(ServiceError::invalid("from_domain", "must be at most 40 characters"))
+        }
         Some(d) if !d.trim().is_empty() => Some(validate::hostname("from_domain", &d)?),
         _ => None,
     };
@@ -266,6 +314,7 @@ fn prepare(state: &AppState, tenant: &Tenant, current: Option<&Trunk>, input: Tr
             match_ips: (!ips.is_empty()).then_some(ips),
             account_number,
             enabled: input.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
+            is_default: input.is_default.or(current.map(|c| c.is_default)).unwrap_or(false),
         },
         secret: secret_plain,
     })
@@ -277,13 +326,17 @@ struct TrunkRows {
     aor: Aor,
     auth: Option<Auth>,
     registration: Option<Registration>,
-    identify: Option<Identify>,
+    identify: Vec<Identify>,
 }
 
 fn rows(tenant: &Tenant, f: &TrunkFields, secret: Option<&str>) -> TrunkRows {
     let id = f.endpoint.clone();
     let transport = format!("transport-{}", f.transport);
-    let server = format!("sip:{}:{}", f.host, f.port);
+    // `;` would split the value in realtime: `^3B` is how a literal one is stored.
+    let server = match f.transport.as_str() {
+        "tcp" => format!("sip:{}:{}^3Btransport=tcp", f.host, f.port),
+        _ => format!("sip:{}:{}", f.host, f.port),
+    };
     let auth = match (&f.username, secret) {
         (Some(user), Some(pw)) => Some(Auth {
             id: id.clone(),
@@ -312,7 +365,9 @@ fn rows(tenant: &Tenant, f: &TrunkFields, secret: Option<&str>) -> TrunkRows {
         send_rpid: telephony::yes_no(f.send_rpid),
         from_user: f.from_user.clone(),
         from_domain: f.from_domain.clone(),
-        identify_by: Some(if f.match_ips.is_some() { "ip" } else { "username,ip" }.into()),
+        // Never by username: a trunk takes calls without a challenge, so only its addresses
+        // (or its registration's line) may identify it.
+        identify_by: Some("ip".into()),
         tenantid: Some(tenant.slug.clone()),
         ..Endpoint::default()
     };
@@ -329,19 +384,32 @@ fn rows(tenant: &Tenant, f: &TrunkFields, secret: Option<&str>) -> TrunkRows {
         line: telephony::yes_no(true),
         endpoint: Some(id.clone()),
     });
-    let identify =
-        f.match_ips.as_ref().map(|m| Identify { id: id.clone(), endpoint: Some(id.clone()), match_: Some(m.clone()) });
+    // One row per address (`match` is varchar(80)); a trunk without addresses that does not
+    // register is identified by its host's address.
+    let addresses: Vec<String> = match &f.match_ips {
+        Some(m) => m.split(',').map(str::to_string).collect(),
+        None if !f.register => vec![f.host.clone()],
+        None => Vec::new(),
+    };
+    let identify = addresses
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| Identify {
+            id: if i == 0 { id.clone() } else { format!("{id}-{i}") },
+            endpoint: Some(id.clone()),
+            match_: Some(m),
+        })
+        .collect();
     TrunkRows { endpoint, aor, auth, registration, identify }
 }
 
 async fn write_rows(conn: &mut repos::Conn, r: &TrunkRows) -> ServiceResult<()> {
-    rt::put_endpoint_only(conn, &r.endpoint, &r.aor, r.auth.as_ref()).await.map_err(|e| {
-        match ServiceError::from(e) {
-            ServiceError::Duplicate { .. } => ServiceError::Duplicate { field: "name".into() },
-            other => other,
-        }
-    })?;
-    rt::put_trunk_extras(conn, r.registration.as_ref(), r.identify.as_ref()).await?;
+    rt::put_endpoint_only(conn, &r.endpoint, &r.aor, r.auth.as_ref())
+        .await
+        .map_err(ServiceError::duplicate_as("name"))?;
+    rt::put_trunk_extras(conn, r.registration.as_ref(), &r.identify)
+        .await
+        .map_err(ServiceError::duplicate_as("name"))?;
     Ok(())
 }
 
@@ -367,10 +435,14 @@ pub async fn create(
     let mut conn = state.db.get().await?;
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let p = prepare(state, &tenant, None, input)?;
+    check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
     let register = p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let id = repos::trunks::insert(conn, &p.fields).await.map_err(ServiceError::duplicate_as("name"))?;
+            if p.fields.is_default {
+                repos::trunks::clear_default_except(conn, tenant_id, id).await?;
+            }
             if p.fields.enabled {
                 write_rows(conn, &rows(&tenant, &p.fields, p.secret.as_deref())).await?;
             }
@@ -381,6 +453,7 @@ pub async fn create(
                 entity_id: Some(id.to_string()),
                 detail: Some(json!({"name": p.fields.name, "host": p.fields.host, "register": p.fields.register})),
             };
+            dialplan::regenerate(conn, state, tenant_id).await?;
             audit::record(conn, Some(caller), change).await?;
             Ok(TrunkView::from(repos::trunks::find(conn, tenant_id, id).await?))
         })
@@ -403,10 +476,14 @@ pub async fn update(
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let current = repos::trunks::find(&mut conn, tenant_id, id).await?;
     let p = prepare(state, &tenant, Some(&current), input)?;
+    check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
     let registration_touched = current.register || p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             repos::trunks::update(conn, tenant_id, id, &p.fields).await.map_err(ServiceError::duplicate_as("name"))?;
+            if p.fields.is_default {
+                repos::trunks::clear_default_except(conn, tenant_id, id).await?;
+            }
             rt::remove_pjsip(conn, &current.endpoint).await?;
             if p.fields.enabled {
                 write_rows(conn, &rows(&tenant, &p.fields, p.secret.as_deref())).await?;
@@ -418,6 +495,7 @@ pub async fn update(
                 entity_id: Some(id.to_string()),
                 detail: Some(json!({"name": p.fields.name, "host": p.fields.host, "enabled": p.fields.enabled})),
             };
+            dialplan::regenerate(conn, state, tenant_id).await?;
             audit::record(conn, Some(caller), change).await?;
             Ok(TrunkView::from(repos::trunks::find(conn, tenant_id, id).await?))
         })
@@ -434,6 +512,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
     let current = repos::trunks::find(&mut conn, tenant_id, id).await?;
     let register = current.register;
     conn.transaction::<_, ServiceError, _>(async move |conn| {
+        dialplan::refuse_if_used(conn, tenant_id, Used::Trunk(id), "trunk").await?;
         rt::remove_pjsip(conn, &current.endpoint).await?;
         repos::trunks::delete(conn, tenant_id, id).await?;
         let change = Change {
@@ -443,6 +522,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: 
             entity_id: Some(id.to_string()),
             detail: Some(json!({"name": current.name})),
         };
+        dialplan::regenerate(conn, state, tenant_id).await?;
         audit::record(conn, Some(caller), change).await?;
         Ok(())
     })

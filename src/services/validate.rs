@@ -84,16 +84,17 @@ pub fn did(field: &str, value: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-/// Tenant slugs: 2-40 of lowercase letters, digits and `-`, starting with a letter.
+/// Tenant slugs: 2-30 of lowercase letters, digits and `-`, starting with a letter (the
+/// tenant's Asterisk contexts `<slug>-agents` must fit Asterisk's 40 characters).
 pub fn slug(value: &str) -> Result<String> {
     let v = value.trim();
-    let ok = (2..=40).contains(&v.len())
+    let ok = (2..=30).contains(&v.len())
         && v.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !ok {
         return Err(ServiceError::invalid(
             "slug",
-            "must be 2 to 40 lowercase letters, digits or -, starting with a letter",
+            "must be 2 to 30 lowercase letters, digits or -, starting with a letter",
         ));
     }
     Ok(v.to_string())
@@ -107,12 +108,12 @@ pub fn timezone(value: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-/// Asterisk name prefixes: up to 40 of lowercase letters, digits, `-` and `_` (safe in
-/// endpoint, queue and context names).
+/// Asterisk name prefixes: up to 30 of lowercase letters, digits, `-` and `_` (safe in
+/// endpoint, queue and context names, and short enough for Asterisk's 40-character names).
 pub fn name_prefix(value: &str) -> Result<String> {
     let v = value.trim();
-    if v.len() > 40 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-        return Err(ServiceError::invalid("name_prefix", "must be up to 40 lowercase letters, digits, - or _"));
+    if v.len() > 30 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+        return Err(ServiceError::invalid("name_prefix", "must be up to 30 lowercase letters, digits, - or _"));
     }
     Ok(v.to_string())
 }

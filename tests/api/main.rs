@@ -10,6 +10,7 @@ mod live;
 mod migrations;
 mod pbxes;
 mod provisioning;
+mod routing;
 mod tenants;
 mod users;
 mod ws;

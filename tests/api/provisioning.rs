@@ -36,7 +36,7 @@ async fn create_agent(app: &TestApp, token: &str, body: Value) -> Value {
 }
 
 fn agent_body(username: &str, extension: &str) -> Value {
-    json!({"username": username, "password": "agent password 1", "extension": extension, "display_name": "Amani Otieno", "callerid": "0323300245"})
+    json!({"username": username, "password": "agent password 1", "extension": extension, "display_name": "Amani Otieno"})
 }
 
 async fn softphone_login(app: &TestApp, t: &TestTenant, username: &str, password: &str) -> crate::helpers::Answer {
@@ -412,10 +412,13 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
     let t = app.tenant().await;
     let admin = app.login(&t.admin).await;
     let secret = format!("Trunk-secret-{}", suffix());
+    // Addresses of this test only: the shared database keeps other tests' trunks.
+    let (a, b): (u8, u8) = (rand::random(), rand::random());
+    let (ip, net) = (format!("10.{a}.{b}.10"), format!("10.{b}.{a}.0/24"));
     let body = json!({
         "name": "carrier", "host": "sip.carrier.example", "port": 5060, "transport": "udp",
         "username": "0323300245", "secret": secret, "from_user": "0323300245", "from_domain": "sip.carrier.example",
-        "send_pai": true, "codecs": ["alaw", "ulaw"], "register": true, "match_ips": ["203.0.113.10", "198.51.100.0/24"],
+        "send_pai": true, "codecs": ["alaw", "ulaw"], "register": true, "match_ips": [ip, net],
         "account_number": "ACC-778",
     });
     let r = app.post("/api/trunks", Some(&admin), &body).await;
@@ -426,7 +429,7 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
     for table in ["ps_endpoints", "ps_aors", "ps_auths", "ps_registrations"] {
         assert_eq!(count(&app, table, "id", &endpoint).await, 1, "{table}");
     }
-    assert_eq!(count(&app, "ps_endpoint_id_ips", "endpoint", &endpoint).await, 1);
+    assert_eq!(count(&app, "ps_endpoint_id_ips", "endpoint", &endpoint).await, 2, "one identify row per address");
     let mut conn = app.state.db.get().await.expect("db");
     let e = rt::endpoint(&mut conn, &endpoint).await.expect("read").expect("endpoint");
     assert_eq!(
@@ -440,14 +443,14 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
     assert_eq!(e.auth, None, "a trunk does not authenticate inbound calls by digest");
     let aor = rt::aor(&mut conn, &endpoint).await.expect("read").expect("aor");
     assert_eq!(aor.contact.as_deref(), Some("sip:sip.carrier.example:5060"));
-    let ips: String = rt::schema::ps_endpoint_id_ips::table
+    let ips: Vec<Option<String>> = rt::schema::ps_endpoint_id_ips::table
         .filter(rt::schema::ps_endpoint_id_ips::endpoint.eq(&endpoint))
+        .order(rt::schema::ps_endpoint_id_ips::id.asc())
         .select(rt::schema::ps_endpoint_id_ips::match_)
-        .first::<Option<String>>(&mut conn)
+        .load(&mut conn)
         .await
-        .expect("identify")
-        .expect("match");
-    assert_eq!(ips, "203.0.113.10,198.51.100.0/24");
+        .expect("identify");
+    assert_eq!(ips, [Some(ip.clone()), Some(net.clone())]);
     drop(conn);
     let id = r.body["id"].as_u64().expect("id");
     let list = app.get("/api/trunks", Some(&admin)).await;
@@ -463,6 +466,28 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
         .post("/api/trunks", Some(&admin), &json!({"name": "x", "host": "h.example", "match_ips": ["10.0.0.300"]}))
         .await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("match_ips")));
+    let broad = app
+        .post("/api/trunks", Some(&admin), &json!({"name": "z", "host": "h.example", "match_ips": ["0.0.0.0/0"]}))
+        .await;
+    assert_eq!(
+        (broad.status, broad.body["error"]["field"].as_str()),
+        (422, Some("match_ips")),
+        "calls are taken unchallenged from these"
+    );
+    let other = app.tenant().await;
+    let other_admin = app.login(&other.admin).await;
+    let steal = app
+        .post(
+            "/api/trunks",
+            Some(&other_admin),
+            &json!({"name": "carrier", "host": "h.example", "match_ips": [format!("10.{b}.{a}.7")]}),
+        )
+        .await;
+    assert_eq!(
+        (steal.status, steal.body["error"]["field"].as_str()),
+        (422, Some("match_ips")),
+        "another tenant's provider addresses"
+    );
     let bad = app.post("/api/trunks", Some(&admin), &json!({"name": "y", "host": "h.example", "register": true})).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("register")));
     assert_eq!(app.delete(&format!("/api/trunks/{id}"), Some(&admin)).await.status, 204);

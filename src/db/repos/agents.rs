@@ -24,6 +24,19 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: UserId) -> QueryResult<
         .await
 }
 
+/// [`find`] with the rows locked until the transaction ends (`SELECT ... FOR UPDATE`).
+pub async fn find_for_update(conn: &mut Conn, tenant: TenantId, id: UserId) -> QueryResult<(User, AgentRow)> {
+    users::table
+        .inner_join(agents::table.on(agents::user_id.eq(users::id)))
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(agents::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(id.0))
+        .select((User::as_select(), AgentRow::as_select()))
+        .for_update()
+        .first(conn)
+        .await
+}
+
 /// Filters of the agent list.
 #[derive(Clone, Debug, Default)]
 pub struct AgentFilter {
@@ -88,4 +101,15 @@ pub async fn update(conn: &mut Conn, row: &AgentRow) -> QueryResult<()> {
 /// The telephony record of a user, if it is an agent.
 pub async fn by_user(conn: &mut Conn, id: UserId) -> QueryResult<Option<AgentRow>> {
     agents::table.find(id.0).select(AgentRow::as_select()).first(conn).await.optional()
+}
+
+/// Every agent of a tenant, by extension.
+pub async fn all_of(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<(User, AgentRow)>> {
+    users::table
+        .inner_join(agents::table.on(agents::user_id.eq(users::id)))
+        .filter(users::tenant_id.eq(tenant.0))
+        .order(users::extension.asc())
+        .select((User::as_select(), AgentRow::as_select()))
+        .load(conn)
+        .await
 }

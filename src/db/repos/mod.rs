@@ -5,6 +5,7 @@ pub mod audit;
 pub mod live;
 pub mod pbxes;
 pub mod queues;
+pub mod routing;
 pub mod tenants;
 pub mod trunks;
 pub mod users;

@@ -18,6 +18,11 @@ pub async fn find(conn: &mut Conn, id: TenantId) -> QueryResult<Tenant> {
     tenants::table.find(id.0).select(Tenant::as_select()).first(conn).await
 }
 
+/// [`find`], locking the row until the transaction ends.
+pub async fn find_for_update(conn: &mut Conn, id: TenantId) -> QueryResult<Tenant> {
+    tenants::table.find(id.0).select(Tenant::as_select()).for_update().first(conn).await
+}
+
 pub async fn find_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<Tenant>> {
     tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).await.optional()
 }

@@ -43,6 +43,35 @@ pub async fn update(conn: &mut Conn, tenant: TenantId, id: u64, t: &TrunkFields)
         .await
 }
 
+/// Only one default trunk per tenant.
+pub async fn clear_default_except(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<()> {
+    diesel::update(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.ne(id)))
+        .set(trunks::is_default.eq(false))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The `match_ips` of other tenants' trunks.
+pub async fn match_ips_of_others(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<String>> {
+    trunks::table
+        .filter(trunks::tenant_id.ne(tenant.0))
+        .filter(trunks::match_ips.is_not_null())
+        .select(trunks::match_ips.assume_not_null())
+        .load(conn)
+        .await
+}
+
+/// Every trunk of a tenant (the dialplan's names).
+pub async fn all_of(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<Trunk>> {
+    trunks::table
+        .filter(trunks::tenant_id.eq(tenant.0))
+        .order(trunks::id.asc())
+        .select(Trunk::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn delete(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<usize> {
     diesel::delete(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.eq(id))).execute(conn).await
 }
