@@ -62,6 +62,27 @@
 //! | `PROMPT_ASTERISK_DIR` | `/var/lib/asterisk/sounds/mayday` | the same directory as Asterisk sees it |
 //! | `PROMPT_URL_TTL` | `30d` | lifetime of signed prompt URLs (`http` mode; re-signed daily) |
 //! | `PROMPT_MAX_BYTES` | `10485760` | largest prompt upload |
+//! | `LICENSE_PUBLIC_KEY` | none | the vendor's ed25519 public key (base64) licences are verified with |
+//! | `LICENSE_FILE` | none | a licence file installed at start |
+//! | `LICENSE_SERVER_URL` | none | licence server fetched on a schedule (renewals, revocations) |
+//! | `LICENSE_SYNC_INTERVAL` | `6h` | how often the licence server is asked |
+//! | `LICENSE_GRACE` | `7d` | how long the last licence stands while the server does not answer |
+//! | `LICENSE_SEAT_TTL` | `90s` | a seat not renewed by a heartbeat this long is free again |
+//! | `SMS_BASE_URL` | none | SMS provider API (`{base}/send`, `{base}/balance`) |
+//! | `SMS_USERNAME`, `SMS_PASSWORD` | none | SMS provider Basic auth |
+//! | `SMS_AUTH_HEADER` | none | a ready `Authorization` header for the provider instead |
+//! | `SMS_SENDER` | none | default sender id (`from`) |
+//! | `SMS_OVERRIDE_IP` | none | connect to this IP, keeping the provider's host name (TLS is verified against it) |
+//! | `SMS_DEFAULT_REGION` | `UG` | region of national numbers (E.164 normalisation) |
+//! | `SMS_RATE_LIMIT` | `60` | messages a tenant may send per minute |
+//! | `SMS_TIMEOUT` | `10s` | provider request timeout |
+//! | `TRUNK_BALANCE_URL` | none | trunk provider's balance/validation URL |
+//! | `TRUNK_BALANCE_USERNAME`, `TRUNK_BALANCE_PASSWORD` | none | its Basic auth |
+//! | `TRUNK_BALANCE_INTERVAL` | `15m` | how often balances are refreshed |
+//! | `TRUNK_BALANCE_TIMEOUT` | `10s` | provider request timeout |
+//! | `TRUNK_LOW_BALANCE` | none | below this amount an alert goes to the tenant's wallboard |
+//! | `TRUNK_MIN_BALANCE` | `0` | what must remain after a call (`verify-call`) |
+//! | `TRUNK_RATES` | none | per-minute rates by destination prefix: `256=150,2567=200,*=300` |
 //! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
@@ -215,6 +236,43 @@ pub struct PromptConfig {
     pub max_bytes: usize,
 }
 
+#[derive(Clone, Debug)]
+pub struct LicenseConfig {
+    pub public_key: Option<String>,
+    pub file: Option<std::path::PathBuf>,
+    pub server_url: Option<String>,
+    pub sync_interval: Duration,
+    pub grace: Duration,
+    pub seat_ttl: Duration,
+}
+
+/// The SMS provider as the environment configures it (a tenant may override it at runtime).
+#[derive(Clone, Debug, Default)]
+pub struct SmsConfig {
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub auth_header: Option<SecretString>,
+    pub sender: Option<String>,
+    pub override_ip: Option<std::net::IpAddr>,
+    pub default_region: String,
+    pub rate_limit: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct BalanceConfig {
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub low_balance: Option<f64>,
+    pub min_balance: f64,
+    /// (prefix, per-minute rate); `*` is the default.
+    pub rates: Vec<(String, f64)>,
+}
+
 /// Everything Mayday is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -246,6 +304,9 @@ pub struct Config {
     pub ws: WsConfig,
     pub telephony: TelephonyConfig,
     pub prompts: PromptConfig,
+    pub license: LicenseConfig,
+    pub sms: SmsConfig,
+    pub balance: BalanceConfig,
     pub metrics_token: Option<SecretString>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
@@ -296,6 +357,25 @@ fn number<T: std::str::FromStr>(src: &dyn Source, var: &'static str, default: T)
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| err(var, format!("not a valid number: {v:?}"))),
     }
+}
+
+/// `TRUNK_RATES`: `prefix=rate` pairs, comma-separated; `*` is the default rate.
+fn rates(src: &dyn Source) -> Result<Vec<(String, f64)>, ConfigError> {
+    let mut out = Vec::new();
+    for pair in list(src, "TRUNK_RATES") {
+        let (prefix, rate) =
+            pair.split_once('=').ok_or_else(|| err("TRUNK_RATES", format!("{pair:?} is not prefix=rate")))?;
+        let prefix = prefix.trim().trim_start_matches('+');
+        if prefix != "*" && !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("TRUNK_RATES", format!("{prefix:?} is not a digit prefix or *")));
+        }
+        let rate: f64 = rate.trim().parse().map_err(|_| err("TRUNK_RATES", format!("{rate:?} is not a rate")))?;
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(err("TRUNK_RATES", format!("{rate} is not a rate")));
+        }
+        out.push((prefix.to_string(), rate));
+    }
+    Ok(out)
 }
 
 fn list(src: &dyn Source, var: &'static str) -> Vec<String> {
@@ -505,6 +585,41 @@ impl Config {
                     .to_string(),
                 url_ttl: duration(src, "PROMPT_URL_TTL", Duration::from_secs(30 * 86_400))?,
                 max_bytes: number(src, "PROMPT_MAX_BYTES", 10 * 1024 * 1024)?,
+            },
+            license: LicenseConfig {
+                public_key: src.get("LICENSE_PUBLIC_KEY"),
+                file: src.get("LICENSE_FILE").map(Into::into),
+                server_url: src.get("LICENSE_SERVER_URL").map(|u| u.trim_end_matches('/').to_string()),
+                sync_interval: duration(src, "LICENSE_SYNC_INTERVAL", Duration::from_secs(6 * 3600))?,
+                grace: duration(src, "LICENSE_GRACE", Duration::from_secs(7 * 86_400))?,
+                seat_ttl: duration(src, "LICENSE_SEAT_TTL", Duration::from_secs(90))?,
+            },
+            sms: SmsConfig {
+                base_url: src.get("SMS_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+                username: src.get("SMS_USERNAME"),
+                password: src.get("SMS_PASSWORD").map(SecretString::new),
+                auth_header: src.get("SMS_AUTH_HEADER").map(SecretString::new),
+                sender: src.get("SMS_SENDER"),
+                override_ip: match src.get("SMS_OVERRIDE_IP") {
+                    Some(ip) => Some(ip.trim().parse().map_err(|_| err("SMS_OVERRIDE_IP", "not an IP address"))?),
+                    None => None,
+                },
+                default_region: src.get("SMS_DEFAULT_REGION").unwrap_or_else(|| "UG".into()).to_ascii_uppercase(),
+                rate_limit: number(src, "SMS_RATE_LIMIT", 60)?,
+                timeout: duration(src, "SMS_TIMEOUT", Duration::from_secs(10))?,
+            },
+            balance: BalanceConfig {
+                url: src.get("TRUNK_BALANCE_URL"),
+                username: src.get("TRUNK_BALANCE_USERNAME"),
+                password: src.get("TRUNK_BALANCE_PASSWORD").map(SecretString::new),
+                interval: duration(src, "TRUNK_BALANCE_INTERVAL", Duration::from_secs(15 * 60))?,
+                timeout: duration(src, "TRUNK_BALANCE_TIMEOUT", Duration::from_secs(10))?,
+                low_balance: match src.get("TRUNK_LOW_BALANCE") {
+                    Some(v) => Some(v.trim().parse().map_err(|_| err("TRUNK_LOW_BALANCE", "not a number"))?),
+                    None => None,
+                },
+                min_balance: number(src, "TRUNK_MIN_BALANCE", 0.0)?,
+                rates: rates(src)?,
             },
             ws: WsConfig {
                 heartbeat: duration(src, "WS_HEARTBEAT", Duration::from_secs(15))?,

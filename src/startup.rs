@@ -71,6 +71,7 @@ impl Application {
         if state.config.migrate_on_start {
             prepare_database(&state).await?;
         }
+        crate::services::licenses::start(&state).await;
         crate::live::Live::start(&state).await;
         crate::services::dialplan::keep_prompt_urls_fresh(state.get_ref().clone());
         let listener =

@@ -27,6 +27,9 @@ pub struct AppState {
     pub live: Live,
     pub ws: Arc<WsRegistry>,
     pub push_metrics: Arc<PushMetrics>,
+    /// The licence in force.
+    pub licenses: Arc<crate::services::licenses::Book>,
+    pub seats: crate::seats::SeatStore,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             per_ip: config.login_ip_rate_limit,
             window: config.login_rate_window,
         };
+        let seats = crate::seats::SeatStore::new(redis.clone(), keys.clone(), config.redis_timeout);
         let limiter = LoginLimiter::new(redis.clone(), keys, limits, config.redis_timeout);
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.token_lifetime);
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost).context("argon2 parameters")?);
@@ -61,6 +65,8 @@ impl AppState {
             live: Live::default(),
             ws: Arc::new(WsRegistry::default()),
             push_metrics: Arc::new(PushMetrics::default()),
+            licenses: crate::services::licenses::new_book(),
+            seats,
         })
     }
 }

@@ -3,9 +3,12 @@
 //! never from argv (argv is visible to every user of the machine).
 
 pub mod demo;
+pub mod license;
 pub mod sim;
 
 use std::io::BufRead;
+
+use anyhow::Context as _;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -48,6 +51,13 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Run the server with a simulated PBX and a seeded demo tenant (open the printed URL).
     Demo(demo::DemoArgs),
+    /// Licences: vendor keys, issuing, installing.
+    License {
+        #[command(subcommand)]
+        command: license::LicenseCommand,
+    },
+    /// Serve signed licences and the revocation list from a directory (the vendor's side).
+    LicenseServer(license::ServerArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,6 +130,20 @@ pub struct PbxCreate {
 /// Parses argv and runs the command; the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // The vendor's commands need none of the server's configuration either.
+    match cli.command {
+        Some(Command::License { command: license::LicenseCommand::Keygen { out } }) => {
+            return finish(license::keygen(&out))
+        }
+        Some(Command::License { command: license::LicenseCommand::Issue(args) }) => {
+            return finish(license::issue(&args))
+        }
+        Some(Command::LicenseServer(args)) => {
+            crate::telemetry::init(crate::config::LogFormat::Pretty);
+            return finish(actix_web::rt::System::new().block_on(license::serve(args)));
+        }
+        _ => {}
+    }
     if let Some(Command::Sim(args)) = cli.command {
         // The simulated PBX needs none of the server's configuration.
         crate::telemetry::init(crate::config::LogFormat::Pretty);
@@ -143,6 +167,10 @@ pub fn run() -> ExitCode {
             Command::Pbx { command: PbxCommand::Create(args) } => pbx_create(config, args).await,
             Command::Sim(_) => Ok(()),
             Command::Demo(args) => demo::run(config, args).await,
+            Command::License { command: license::LicenseCommand::Install { file } } => {
+                license_install(config, &file).await
+            }
+            Command::License { .. } | Command::LicenseServer(_) => Ok(()),
         }
     });
     finish(result)
@@ -227,6 +255,21 @@ async fn user_create(config: Config, args: UserCreate) -> anyhow::Result<()> {
     };
     let u = services::users::create(&state, None, TenantId(tenant.id), input).await.map_err(service)?;
     println!("created user {} (id {}, role {}) in tenant {}", u.username, u.id, u.role, tenant.slug);
+    Ok(())
+}
+
+async fn license_install(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let state = command_state(config).await?;
+    let l = services::licenses::install(&state, None, &text).await.map_err(service)?;
+    println!(
+        "installed licence {} for {}: {} seats ({} WebRTC), expires {}",
+        l.id,
+        l.organisation,
+        l.seats,
+        l.webrtc_seats,
+        l.expires_at.format("%Y-%m-%d")
+    );
     Ok(())
 }
 

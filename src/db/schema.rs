@@ -162,6 +162,11 @@ diesel::table! {
         is_default -> Bool,
         created_at -> Datetime,
         updated_at -> Datetime,
+        balance_amount -> Nullable<Double>,
+        balance_currency -> Nullable<Varchar>,
+        balance_at -> Nullable<Datetime>,
+        balance_error -> Nullable<Varchar>,
+        balance_error_at -> Nullable<Datetime>,
     }
 }
 
@@ -255,6 +260,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    installation (id) {
+        id -> Unsigned<Tinyint>,
+        installation_id -> Char,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    license_state (id) {
+        id -> Unsigned<Tinyint>,
+        document -> Nullable<Text>,
+        installed_at -> Nullable<Datetime>,
+        revoked -> Text,
+        last_sync_ok_at -> Nullable<Datetime>,
+        last_sync_error -> Nullable<Varchar>,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    license_allocations (tenant_id, feature) {
+        tenant_id -> Unsigned<Bigint>,
+        feature -> Varchar,
+        seats -> Unsigned<Integer>,
+    }
+}
+
+diesel::table! {
+    sms_messages (id) {
+        id -> Unsigned<Bigint>,
+        tenant_id -> Unsigned<Bigint>,
+        direction -> Varchar,
+        partner -> Varchar,
+        our_number -> Nullable<Varchar>,
+        content -> Text,
+        status -> Varchar,
+        provider_id -> Nullable<Varchar>,
+        error -> Nullable<Varchar>,
+        idempotency_key -> Nullable<Varchar>,
+        created_by -> Nullable<Unsigned<Bigint>>,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+    }
+}
+
 diesel::joinable!(queue_memberships -> tenant_queues (queue_id));
 diesel::joinable!(queue_memberships -> users (user_id));
 diesel::joinable!(agents -> users (user_id));
@@ -276,5 +327,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     prompts,
     ivr_menus,
     inbound_routes,
-    outbound_routes
+    outbound_routes,
+    installation,
+    license_state,
+    license_allocations,
+    sms_messages
 );

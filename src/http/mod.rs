@@ -7,6 +7,7 @@ pub mod client_config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod licenses;
 pub mod live;
 pub mod metrics;
 pub mod pages;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     client_config::routes(cfg);
     routing::routes(cfg);
     prompts::routes(cfg);
+    licenses::routes(cfg);
     metrics::routes(cfg);
     pages::routes(cfg);
     cfg.service(web::resource("/ws").route(web::get().to(crate::ws::session::connect)));

@@ -132,6 +132,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<Caller
 pub async fn logout(state: &AppState, caller: &Caller) -> ServiceResult<()> {
     state.sessions.delete(&caller.session, caller.user).await?;
     state.ws.close(&caller.session, mayday_actors::push::CloseReason::SessionEnded);
+    crate::services::licenses::release_session(state, &caller.session).await;
     Ok(())
 }
 

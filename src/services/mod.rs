@@ -11,6 +11,7 @@ pub mod dids;
 pub mod error;
 pub mod health;
 pub mod ivr;
+pub mod licenses;
 pub mod live;
 pub mod pbxes;
 pub mod prompts;

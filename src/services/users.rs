@@ -346,6 +346,7 @@ pub async fn end_sessions(state: &AppState, id: UserId) -> ServiceResult<()> {
     let ended = state.sessions.delete_all(id).await?;
     for sid in &ended {
         state.ws.close(sid, mayday_actors::push::CloseReason::SessionEnded);
+        crate::services::licenses::release_session(state, sid).await;
     }
     if !ended.is_empty() {
         tracing::info!(user.id = id.0, sessions = ended.len(), "ended the user's sessions");

@@ -6,6 +6,7 @@ mod browser;
 mod config;
 mod health;
 mod helpers;
+mod licenses;
 mod live;
 mod migrations;
 mod pbxes;

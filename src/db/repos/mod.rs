@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod audit;
+pub mod licenses;
 pub mod live;
 pub mod pbxes;
 pub mod queues;

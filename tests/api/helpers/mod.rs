@@ -3,6 +3,7 @@
 //! test with its own tenant(s) and Redis key prefix. See style.md, Tests.
 
 pub mod db;
+pub mod licence;
 pub mod live;
 pub mod ws;
 
@@ -106,6 +107,8 @@ pub fn test_env(db_name: &str, redis_prefix: &str) -> HashMap<String, String> {
         ("MAYDAY_LIVE".into(), "false".into()),
         ("DATABASE_TIMEOUT".into(), "2s".into()),
         ("REDIS_TIMEOUT".into(), "2s".into()),
+        ("LICENSE_PUBLIC_KEY".into(), licence::public_key()),
+        ("LICENSE_FILE".into(), licence::default_file().display().to_string()),
     ])
 }
 

@@ -1,0 +1,10 @@
+ALTER TABLE trunks
+    DROP COLUMN balance_amount,
+    DROP COLUMN balance_currency,
+    DROP COLUMN balance_at,
+    DROP COLUMN balance_error,
+    DROP COLUMN balance_error_at;
+DROP TABLE sms_messages;
+DROP TABLE license_allocations;
+DROP TABLE license_state;
+DROP TABLE installation;
