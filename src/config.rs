@@ -73,7 +73,7 @@
 //! | `SMS_AUTH_HEADER` | none | a ready `Authorization` header for the provider instead |
 //! | `SMS_SENDER` | none | default sender id (`from`) |
 //! | `SMS_OVERRIDE_IP` | none | connect to this IP, keeping the provider's host name (TLS is verified against it) |
-//! | `SMS_DEFAULT_REGION` | `UG` | region of national numbers (E.164 normalisation) |
+//! | `SMS_DEFAULT_REGION` | `UG` | region of national numbers (SMS E.164 normalisation, verify-call rates) |
 //! | `SMS_RATE_LIMIT` | `60` | messages a tenant may send per minute |
 //! | `SMS_TIMEOUT` | `10s` | provider request timeout |
 //! | `TRUNK_BALANCE_URL` | none | trunk provider's balance/validation URL |
@@ -604,7 +604,14 @@ impl Config {
                     Some(ip) => Some(ip.trim().parse().map_err(|_| err("SMS_OVERRIDE_IP", "not an IP address"))?),
                     None => None,
                 },
-                default_region: src.get("SMS_DEFAULT_REGION").unwrap_or_else(|| "UG".into()).to_ascii_uppercase(),
+                default_region: {
+                    let region =
+                        src.get("SMS_DEFAULT_REGION").unwrap_or_else(|| "UG".into()).trim().to_ascii_uppercase();
+                    region
+                        .parse::<phonenumber::country::Id>()
+                        .map_err(|_| err("SMS_DEFAULT_REGION", "not a region code such as UG"))?;
+                    region
+                },
                 rate_limit: number(src, "SMS_RATE_LIMIT", 60)?,
                 timeout: duration(src, "SMS_TIMEOUT", Duration::from_secs(10))?,
             },

@@ -74,6 +74,7 @@ impl Application {
         crate::services::licenses::start(&state).await;
         crate::live::Live::start(&state).await;
         crate::services::dialplan::keep_prompt_urls_fresh(state.get_ref().clone());
+        crate::services::balance::keep_balances_fresh(state.get_ref().clone());
         let listener =
             TcpListener::bind(state.config.listen).with_context(|| format!("binding {}", state.config.listen))?;
         let port = listener.local_addr()?.port();

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const $ = (sel) => document.querySelector(sel);
-  const state = { token: sessionStorage.getItem("mayday.token"), tenant: sessionStorage.getItem("mayday.tenant") || "", ws: null, epoch: null, seq: 0, queues: new Map(), agents: new Map(), updates: 0, retry: 1000 };
+  const state = { token: sessionStorage.getItem("mayday.token"), tenant: sessionStorage.getItem("mayday.tenant") || "", ws: null, epoch: null, seq: 0, queues: new Map(), agents: new Map(), alerts: [], updates: 0, retry: 1000 };
 
   const STATUS = { available: "Available", ringing: "Ringing", on_call: "On call", wrapup: "Wrap-up", paused: "Paused", logged_out: "Logged out" };
 
@@ -100,11 +100,23 @@
     (d.queues || []).forEach((q) => state.queues.set(q.asterisk_name, q));
     (d.agents || []).forEach((a) => state.agents.set(a.id, a));
     (d.removed_agents || []).forEach((id) => state.agents.delete(id));
+    if (Array.isArray(d.alerts)) state.alerts = d.alerts;
     (d.removed_queues || []).forEach((name) => { for (const [k, q] of state.queues) if (q.name === name) state.queues.delete(k); });
     render();
   }
 
+  function alertText(a) {
+    if (a.kind === "low_balance") return "Low balance on trunk " + a.trunk + ": " + a.amount + " " + (a.currency || "") + " (below " + a.threshold + ")";
+    return a.message || a.kind || "alert";
+  }
+
   function render() {
+    const alerts = $("#alerts");
+    const lines = state.alerts.map(alertText);
+    if (alerts.dataset.lines !== JSON.stringify(lines)) {
+      alerts.dataset.lines = JSON.stringify(lines);
+      alerts.replaceChildren(...lines.map((l) => { const li = document.createElement("li"); li.textContent = l; return li; }));
+    }
     const tbody = $("#queues tbody");
     const names = [...state.queues.keys()].sort();
     names.forEach((name) => {

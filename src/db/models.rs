@@ -493,3 +493,35 @@ pub struct OutboundFields {
     pub fixed_did_id: Option<u64>,
     pub enabled: bool,
 }
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::sms_messages, check_for_backend(diesel::mysql::Mysql))]
+pub struct SmsMessage {
+    pub id: u64,
+    pub tenant_id: u64,
+    pub direction: String,
+    pub partner: String,
+    pub our_number: Option<String>,
+    pub content: String,
+    pub status: String,
+    pub provider_id: Option<String>,
+    pub error: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_by: Option<u64>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = crate::db::schema::sms_messages)]
+pub struct NewSms {
+    pub tenant_id: u64,
+    pub direction: String,
+    pub partner: String,
+    pub our_number: Option<String>,
+    pub content: String,
+    pub status: String,
+    pub provider_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_by: Option<u64>,
+}

@@ -99,6 +99,7 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::Invalid { field, reason } => ApiError::invalid(field.clone(), format!("{field} {reason}")),
             ServiceError::Forbidden(m) => ApiError::forbidden(m),
+            ServiceError::Upstream(m) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream", m),
             ServiceError::Unauthorized => ApiError::unauthorized(),
             ServiceError::RateLimited { retry_after } => ApiError {
                 retry_after_secs: Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),

@@ -16,6 +16,7 @@ pub mod prompts;
 pub mod queues;
 pub mod request_span;
 pub mod routing;
+pub mod sms;
 pub mod tenants;
 pub mod trunks;
 pub mod users;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routing::routes(cfg);
     prompts::routes(cfg);
     licenses::routes(cfg);
+    sms::routes(cfg);
     metrics::routes(cfg);
     pages::routes(cfg);
     cfg.service(web::resource("/ws").route(web::get().to(crate::ws::session::connect)));

@@ -25,6 +25,9 @@ pub enum ServiceError {
     Unauthorized,
     #[error("too many attempts")]
     RateLimited { retry_after: Duration },
+    /// An outside provider (SMS, trunk balance) failed: what happened, for an operator.
+    #[error("{0}")]
+    Upstream(String),
     /// A dependency (database, redis, pbx) is down or saturated.
     #[error("{0} unavailable")]
     Unavailable(&'static str),

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod balance;
 pub mod client_config;
 pub mod dialplan;
 pub mod dids;
@@ -17,6 +18,7 @@ pub mod pbxes;
 pub mod prompts;
 pub mod queues;
 pub mod routes;
+pub mod sms;
 pub mod telephony;
 pub mod tenants;
 pub mod time_conditions;

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod balance;
 mod browser;
 mod config;
 mod health;
@@ -12,6 +13,7 @@ mod migrations;
 mod pbxes;
 mod provisioning;
 mod routing;
+mod sms;
 mod tenants;
 mod users;
 mod ws;

@@ -7,6 +7,7 @@ pub mod live;
 pub mod pbxes;
 pub mod queues;
 pub mod routing;
+pub mod sms;
 pub mod tenants;
 pub mod trunks;
 pub mod users;

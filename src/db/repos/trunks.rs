@@ -84,3 +84,76 @@ pub async fn count_provisioned(conn: &mut Conn, tenant: TenantId) -> QueryResult
     let t: i64 = trunks::table.filter(trunks::tenant_id.eq(tenant.0)).count().get_result(conn).await?;
     Ok(a + q + t)
 }
+
+/// A trunk's last balance check.
+#[derive(Clone, Debug, Queryable)]
+pub struct BalanceRow {
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub at: Option<chrono::NaiveDateTime>,
+    pub error: Option<String>,
+    pub error_at: Option<chrono::NaiveDateTime>,
+}
+
+pub async fn balance(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<BalanceRow> {
+    trunks::table
+        .filter(trunks::tenant_id.eq(tenant.0))
+        .filter(trunks::id.eq(id))
+        .select((
+            trunks::balance_amount,
+            trunks::balance_currency,
+            trunks::balance_at,
+            trunks::balance_error,
+            trunks::balance_error_at,
+        ))
+        .first(conn)
+        .await
+}
+
+pub async fn set_balance(
+    conn: &mut Conn,
+    id: u64,
+    amount: f64,
+    currency: Option<&str>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(trunks::table.find(id))
+        .set((
+            trunks::balance_amount.eq(amount),
+            trunks::balance_currency.eq(currency),
+            trunks::balance_at.eq(at),
+            trunks::balance_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_balance_error(conn: &mut Conn, id: u64, error: &str, at: chrono::NaiveDateTime) -> QueryResult<()> {
+    let error: String = error.chars().take(250).collect();
+    diesel::update(trunks::table.find(id))
+        .set((trunks::balance_error.eq(error), trunks::balance_error_at.eq(at)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Every enabled trunk with a provider account (the scheduled balance checks).
+pub async fn with_accounts(conn: &mut Conn) -> QueryResult<Vec<Trunk>> {
+    trunks::table
+        .filter(trunks::enabled.eq(true))
+        .filter(trunks::account_number.is_not_null())
+        .select(Trunk::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn find_by_name(conn: &mut Conn, tenant: TenantId, name: &str) -> QueryResult<Option<Trunk>> {
+    trunks::table
+        .filter(trunks::tenant_id.eq(tenant.0))
+        .filter(trunks::name.eq(name))
+        .select(Trunk::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -5,6 +5,7 @@
 pub mod db;
 pub mod licence;
 pub mod live;
+pub mod provider;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -306,6 +307,21 @@ impl TestApp {
     }
 
     /// Sends raw bytes with a content type.
+    /// A JSON POST with extra headers (`Idempotency-Key`).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.request(awc::http::Method::POST, path, token);
+        for (k, v) in headers {
+            req = req.insert_header((k.to_string(), v.to_string()));
+        }
+        Self::answer(req.send_json(body).await.expect("POST sent")).await
+    }
+
     pub async fn send_raw(
         &self,
         method: awc::http::Method,

@@ -127,6 +127,19 @@ pub struct UpdateSpec(pub Arc<TenantSpec>);
 #[rtype(result = "()")]
 pub struct RefreshQueues(pub Vec<String>);
 
+/// Sets (`Some`) or clears an alert on the tenant's wallboard (a trunk's low balance).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAlert {
+    pub key: String,
+    pub alert: Option<serde_json::Value>,
+}
+
+/// An SMS event for the tenant's `sms` topic.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PushSms(pub serde_json::Value);
+
 /// Resolves once every fact sent so far has been applied by the queue and agent actors
 /// (benches and tests wait on it; mailboxes are in order).
 #[derive(Message)]
@@ -667,6 +680,22 @@ impl Handler<RefreshQueues> for TenantActor {
                 Err(e) => tracing::warn!(parent: &act.span, queue = %queue, error = %e, "could not refresh the queue"),
             }));
         }
+    }
+}
+
+impl Handler<SetAlert> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetAlert, _: &mut Context<Self>) {
+        self.topics.set_alert(&msg.key, msg.alert, &self.queue_snaps, &self.agent_snaps);
+    }
+}
+
+impl Handler<PushSms> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PushSms, _: &mut Context<Self>) {
+        self.topics.sms_event(msg.0);
     }
 }
 

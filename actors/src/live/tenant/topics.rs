@@ -1,12 +1,14 @@
 //! The tenant's push topics: `wallboard` (every queue's figures and every agent's state),
-//! `queue:<name>` (one queue in full), `agent:<id>` (one agent) and `calls` (live calls).
+//! `queue:<name>` (one queue in full), `agent:<id>` (one agent), `calls` (live calls) and
+//! `sms` (new messages and status changes). The wallboard also carries the tenant's alerts
+//! (a trunk's low balance).
 //! Changes gather between flushes (a short interval) and go out as one delta per topic,
 //! serialised once for all subscribers.
 //!
 //! Who may follow what: managers and admins anything of their tenant; an agent their own
 //! agent topic and the queues they are a member of.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -119,7 +121,15 @@ pub struct TenantTopics {
     removed_agents: BTreeSet<AgentId>,
     calls_dirty: bool,
     published_calls: BTreeMap<String, LiveCall>,
+    /// Alerts by key (`trunk:<id>:balance`), shown on the wallboard.
+    alerts: BTreeMap<String, serde_json::Value>,
+    sms: Topic,
+    /// The latest SMS events: the `sms` topic's snapshot.
+    sms_recent: VecDeque<serde_json::Value>,
 }
+
+/// How many SMS events the `sms` topic's snapshot holds.
+const SMS_RECENT: usize = 50;
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
@@ -142,7 +152,41 @@ impl TenantTopics {
             removed_agents: BTreeSet::new(),
             calls_dirty: false,
             published_calls: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            sms: Topic::new(Arc::from("sms"), epoch, history),
+            sms_recent: VecDeque::new(),
         }
+    }
+
+    /// Sets or clears an alert; the wallboard gets the whole list at once.
+    pub fn set_alert(
+        &mut self,
+        key: &str,
+        alert: Option<serde_json::Value>,
+        queues: &BTreeMap<String, Arc<QueueSnapshot>>,
+        agents: &BTreeMap<AgentId, Arc<AgentSnapshot>>,
+    ) -> usize {
+        let changed = match alert {
+            Some(a) => self.alerts.insert(key.to_string(), a.clone()).as_ref() != Some(&a),
+            None => self.alerts.remove(key).is_some(),
+        };
+        if !changed {
+            return 0;
+        }
+        let alerts = &self.alerts;
+        let data = json(&serde_json::json!({ "alerts": alerts.values().collect::<Vec<_>>() }));
+        self.wallboard.publish(&data, &|| Self::wallboard_json(queues, agents, alerts))
+    }
+
+    /// A new SMS or a status change, for the `sms` topic.
+    pub fn sms_event(&mut self, event: serde_json::Value) -> usize {
+        self.sms_recent.push_back(event.clone());
+        while self.sms_recent.len() > SMS_RECENT {
+            self.sms_recent.pop_front();
+        }
+        let data = json(&serde_json::json!({ "sms": event }));
+        let recent = &self.sms_recent;
+        self.sms.publish(&data, &|| json(&serde_json::json!({ "recent": recent })))
     }
 
     fn display(&self, asterisk_name: &str) -> String {
@@ -184,15 +228,18 @@ impl TenantTopics {
     fn wallboard_json(
         queues: &BTreeMap<String, Arc<QueueSnapshot>>,
         agents: &BTreeMap<AgentId, Arc<AgentSnapshot>>,
+        alerts: &BTreeMap<String, serde_json::Value>,
     ) -> String {
         #[derive(Serialize)]
         struct Wallboard<'a> {
             queues: Vec<QueueSummary<'a>>,
             agents: Vec<AgentSummary<'a>>,
+            alerts: Vec<&'a serde_json::Value>,
         }
         json(&Wallboard {
             queues: queues.values().map(|q| QueueSummary::of(q)).collect(),
             agents: agents.values().map(|a| AgentSummary::of(a)).collect(),
+            alerts: alerts.values().collect(),
         })
     }
 
@@ -264,7 +311,8 @@ impl TenantTopics {
                 removed_agents: self.removed_agents.iter().copied().collect(),
             };
             let data = json(&delta);
-            sent += self.wallboard.publish(&data, &|| Self::wallboard_json(queues, agents));
+            let alerts = &self.alerts;
+            sent += self.wallboard.publish(&data, &|| Self::wallboard_json(queues, agents, alerts));
         }
         // calls: the calls that changed or started, and those that ended.
 
@@ -309,7 +357,14 @@ impl TenantTopics {
             "wallboard" | "calls" if !who.sees_all => {
                 Err(SubscribeError::Forbidden(format!("agents may not follow {topic}")))
             }
-            "wallboard" => Ok(self.wallboard.subscribe(outbox, since, &|| Self::wallboard_json(queues, agents))),
+            "wallboard" => {
+                let alerts = &self.alerts;
+                Ok(self.wallboard.subscribe(outbox, since, &|| Self::wallboard_json(queues, agents, alerts)))
+            }
+            "sms" => {
+                let recent = &self.sms_recent;
+                Ok(self.sms.subscribe(outbox, since, &|| json(&serde_json::json!({ "recent": recent }))))
+            }
             "calls" => {
                 // A new subscriber starts from what was last published.
                 let published: Vec<LiveCall> = if self.published_calls.is_empty() {
@@ -349,6 +404,7 @@ impl TenantTopics {
         match topic {
             "wallboard" => Some(&mut self.wallboard),
             "calls" => Some(&mut self.calls),
+            "sms" => Some(&mut self.sms),
             t => {
                 if let Some(name) = t.strip_prefix("queue:") {
                     let asterisk = format!("{}{name}", self.prefix);
@@ -370,6 +426,7 @@ impl TenantTopics {
     pub fn unsubscribe_all(&mut self, outbox: &Arc<Outbox>) {
         self.wallboard.unsubscribe(outbox);
         self.calls.unsubscribe(outbox);
+        self.sms.unsubscribe(outbox);
         for t in self.queues.values_mut() {
             t.unsubscribe(outbox);
         }
@@ -381,7 +438,11 @@ impl TenantTopics {
     /// Subscriber count of every topic with subscribers.
     pub fn subscriber_counts(&self) -> Vec<(String, usize)> {
         let mut out = Vec::new();
-        for t in [&self.wallboard, &self.calls].into_iter().chain(self.queues.values()).chain(self.agents.values()) {
+        for t in [&self.wallboard, &self.calls, &self.sms]
+            .into_iter()
+            .chain(self.queues.values())
+            .chain(self.agents.values())
+        {
             if t.subscriber_count() > 0 {
                 out.push((t.name().to_string(), t.subscriber_count()));
             }

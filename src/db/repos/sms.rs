@@ -1,0 +1,119 @@
+//! SMS messages, always inside one tenant.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::Conn;
+use crate::db::models::{NewSms, SmsMessage};
+use crate::db::schema::sms_messages;
+use crate::db::{last_insert_id, Page, Paged};
+use crate::domain::TenantId;
+
+pub async fn insert(conn: &mut Conn, m: &NewSms) -> QueryResult<u64> {
+    diesel::insert_into(sms_messages::table).values(m).execute(conn).await?;
+    diesel::select(last_insert_id()).get_result::<u64>(conn).await
+}
+
+pub async fn find(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<SmsMessage> {
+    sms_messages::table
+        .filter(sms_messages::tenant_id.eq(tenant.0))
+        .filter(sms_messages::id.eq(id))
+        .select(SmsMessage::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn by_idempotency_key(conn: &mut Conn, tenant: TenantId, key: &str) -> QueryResult<Option<SmsMessage>> {
+    sms_messages::table
+        .filter(sms_messages::tenant_id.eq(tenant.0))
+        .filter(sms_messages::idempotency_key.eq(key))
+        .select(SmsMessage::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn by_provider_id(conn: &mut Conn, tenant: TenantId, provider_id: &str) -> QueryResult<Option<SmsMessage>> {
+    sms_messages::table
+        .filter(sms_messages::tenant_id.eq(tenant.0))
+        .filter(sms_messages::provider_id.eq(provider_id))
+        .select(SmsMessage::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Sets a message's status (with the provider's id or the failure's reason).
+pub async fn set_status(
+    conn: &mut Conn,
+    id: u64,
+    status: &str,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+) -> QueryResult<()> {
+    let error: Option<String> = error.map(|e| e.chars().take(250).collect());
+    diesel::update(sms_messages::table.find(id))
+        .set((
+            sms_messages::status.eq(status),
+            sms_messages::provider_id.eq(provider_id),
+            sms_messages::error.eq(error),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Only the status (a delivery report).
+pub async fn set_status_only(conn: &mut Conn, id: u64, status: &str, error: Option<&str>) -> QueryResult<()> {
+    let error: Option<String> = error.map(|e| e.chars().take(250).collect());
+    diesel::update(sms_messages::table.find(id))
+        .set((sms_messages::status.eq(status), sms_messages::error.eq(error)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The latest message of each partner, newest conversation first.
+pub async fn conversations(conn: &mut Conn, tenant: TenantId, page: Page) -> QueryResult<Paged<SmsMessage>> {
+    let latest = sms_messages::table
+        .filter(sms_messages::tenant_id.eq(tenant.0))
+        .group_by(sms_messages::partner)
+        .select(diesel::dsl::max(sms_messages::id))
+        .load::<Option<u64>>(conn)
+        .await?;
+    let ids: Vec<u64> = latest.into_iter().flatten().collect();
+    let total = ids.len() as i64;
+    let items = sms_messages::table
+        .filter(sms_messages::tenant_id.eq(tenant.0))
+        .filter(sms_messages::id.eq_any(&ids))
+        .order(sms_messages::id.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(SmsMessage::as_select())
+        .load(conn)
+        .await?;
+    Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+}
+
+/// One conversation, newest first.
+pub async fn with_partner(
+    conn: &mut Conn,
+    tenant: TenantId,
+    partner: &str,
+    page: Page,
+) -> QueryResult<Paged<SmsMessage>> {
+    let base = || {
+        sms_messages::table
+            .filter(sms_messages::tenant_id.eq(tenant.0))
+            .filter(sms_messages::partner.eq(partner.to_string()))
+    };
+    let total: i64 = base().count().get_result(conn).await?;
+    let items = base()
+        .order(sms_messages::id.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(SmsMessage::as_select())
+        .load(conn)
+        .await?;
+    Ok(Paged { items, page: page.page, per_page: page.per_page, total })
+}
