@@ -83,6 +83,7 @@
 //! | `TRUNK_LOW_BALANCE` | none | below this amount an alert goes to the tenant's wallboard |
 //! | `TRUNK_MIN_BALANCE` | `0` | what must remain after a call (`verify-call`) |
 //! | `TRUNK_RATES` | none | per-minute rates by destination prefix: `256=150,2567=200,*=300` |
+//! | `OUTBOUND_CA_FILE` | none | PEM certificates trusted for outbound HTTPS besides the public roots (licence server, SMS and trunk providers behind a private CA) |
 //! | `METRICS_TOKEN` | none | when set, `GET /metrics` needs `Authorization: Bearer <token>` |
 //! | `MAYDAY_MIGRATE_ON_START` | `true` | apply pending migrations when the server starts |
 
@@ -308,6 +309,8 @@ pub struct Config {
     pub sms: SmsConfig,
     pub balance: BalanceConfig,
     pub metrics_token: Option<SecretString>,
+    /// Extra trust anchors (PEM) for outbound HTTPS.
+    pub outbound_ca_file: Option<PathBuf>,
     /// Warnings found while loading (logged once telemetry is up).
     pub warnings: Vec<String>,
 }
@@ -551,6 +554,7 @@ impl Config {
                 push_history: number(src, "LIVE_PUSH_HISTORY", 512)?,
             },
             metrics_token: src.get("METRICS_TOKEN").map(SecretString::new),
+            outbound_ca_file: src.get("OUTBOUND_CA_FILE").map(PathBuf::from),
             telephony: TelephonyConfig {
                 sip_realm: src.get("SIP_REALM").unwrap_or_else(|| "asterisk".into()),
                 sip_domain: src.get("SIP_DOMAIN").unwrap_or_else(|| "localhost".into()),

@@ -4,6 +4,8 @@
 //! and the `Host` header says.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_tls::connect::{Resolve, Resolver};
@@ -27,17 +29,61 @@ impl Resolve for Fixed {
     }
 }
 
-/// A client with a total deadline per request, connecting to `override_ip` when given.
-pub fn client(timeout: Duration, override_ip: Option<IpAddr>) -> awc::Client {
-    init_tls();
-    let builder = awc::Client::builder().timeout(timeout).disable_redirects();
-    match override_ip {
-        Some(ip) => {
-            let tcp = actix_tls::connect::Connector::new(Resolver::custom(Fixed(ip))).service();
-            let connector = awc::Connector::new().timeout(timeout).connector(tcp);
-            builder.connector(connector).finish()
+/// Why the outbound TLS trust could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("OUTBOUND_CA_FILE {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("TLS setup: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// How outbound HTTPS is trusted: the webpki roots, plus the certificates of
+/// `OUTBOUND_CA_FILE` (a provider or licence server behind a private CA).
+#[derive(Clone)]
+pub struct Outbound {
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl Outbound {
+    pub fn new(ca_file: Option<&Path>) -> Result<Outbound, TrustError> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        init_tls();
+        let mut roots = actix_tls::connect::rustls_0_23::webpki_roots_cert_store();
+        if let Some(path) = ca_file {
+            let fail = |reason: String| TrustError::CaFile { path: path.display().to_string(), reason };
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| fail(e.to_string()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(fail("holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| fail(e.to_string()))?;
+            }
         }
-        None => builder.connector(awc::Connector::new().timeout(timeout)).finish(),
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Outbound { tls: Arc::new(tls) })
+    }
+
+    /// A client with a total deadline per request, connecting to `override_ip` when given
+    /// (TLS still checks the URL's host name).
+    pub fn client(&self, timeout: Duration, override_ip: Option<IpAddr>) -> awc::Client {
+        let builder = awc::Client::builder().timeout(timeout).disable_redirects();
+        match override_ip {
+            Some(ip) => {
+                let tcp = actix_tls::connect::Connector::new(Resolver::custom(Fixed(ip))).service();
+                let connector = awc::Connector::new().connector(tcp).timeout(timeout).rustls_0_23(self.tls.clone());
+                builder.connector(connector).finish()
+            }
+            None => builder.connector(awc::Connector::new().timeout(timeout).rustls_0_23(self.tls.clone())).finish(),
+        }
     }
 }
 

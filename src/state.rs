@@ -30,6 +30,8 @@ pub struct AppState {
     /// The licence in force.
     pub licenses: Arc<crate::services::licenses::Book>,
     pub seats: crate::seats::SeatStore,
+    /// Outbound HTTP(S): licence server, SMS and trunk providers.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
         let tokens = TokenKeys::new(config.jwt_secret.expose().as_bytes(), config.token_lifetime);
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost).context("argon2 parameters")?);
         let secrets = SecretBox::new(&config.secret_key.0);
+        let outbound = crate::outbound::Outbound::new(config.outbound_ca_file.as_deref())?;
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -67,6 +70,7 @@ impl AppState {
             push_metrics: Arc::new(PushMetrics::default()),
             licenses: crate::services::licenses::new_book(),
             seats,
+            outbound,
         })
     }
 }

@@ -81,7 +81,7 @@ async fn ask(state: &AppState, account: &str) -> Result<(f64, Option<String>), S
     use base64::Engine as _;
     let cfg = &state.config.balance;
     let url = cfg.url.as_deref().ok_or("no balance URL is configured (TRUNK_BALANCE_URL)")?;
-    let client = crate::outbound::client(cfg.timeout, None);
+    let client = state.outbound.client(cfg.timeout, None);
     let mut req = client.post(url);
     if let (Some(user), Some(pw)) = (&cfg.username, &cfg.password) {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", pw.expose()));

@@ -202,7 +202,7 @@ pub async fn sync(state: &AppState) -> ServiceResult<()> {
 /// `GET {base}/licenses/{installation}` (404: none for us) and `GET {base}/revocations`,
 /// both signed by the vendor.
 async fn fetch(state: &AppState, base: &str) -> Result<(Option<String>, Revocations), String> {
-    let client = crate::outbound::client(std::time::Duration::from_secs(10), None);
+    let client = state.outbound.client(std::time::Duration::from_secs(10), None);
     let installation = state.licenses.installation_id();
     let mut res = client
         .get(format!("{base}/licenses/{installation}"))

@@ -332,7 +332,7 @@ fn auth_header(p: &Provider) -> Option<String> {
 /// Calls the provider; `Ok(provider id)` or the reason in operator's words.
 async fn provider_send(state: &AppState, p: &Provider, body: serde_json::Value) -> Result<String, String> {
     let base = p.base_url.as_deref().ok_or("no SMS provider is configured")?;
-    let client = crate::outbound::client(state.config.sms.timeout, p.override_ip);
+    let client = state.outbound.client(state.config.sms.timeout, p.override_ip);
     let mut req = client.post(format!("{base}/send"));
     if let Some(h) = auth_header(p) {
         req = req.insert_header(("Authorization", h));
@@ -563,7 +563,7 @@ pub async fn balance(state: &AppState, caller: &Caller) -> ServiceResult<SmsBala
     require(caller, Role::Manager)?;
     let p = provider(state, caller.tenant).await?;
     let base = p.base_url.clone().ok_or_else(|| ServiceError::Upstream("no SMS provider is configured".into()))?;
-    let client = crate::outbound::client(state.config.sms.timeout, p.override_ip);
+    let client = state.outbound.client(state.config.sms.timeout, p.override_ip);
     let mut req = client.get(format!("{base}/balance"));
     if let Some(h) = auth_header(&p) {
         req = req.insert_header(("Authorization", h));

@@ -434,3 +434,56 @@ async fn new_messages_status_changes_and_low_balance_alerts_reach_the_tenants_su
     app.post(&format!("/api/trunks/{trunk_id}/balance/check"), Some(&admin), &json!({})).await;
     frame_on(&mut c, "wallboard", |f| f["data"]["alerts"] == json!([])).await;
 }
+
+#[actix_web::test]
+async fn over_tls_the_override_ip_keeps_the_host_name_the_certificate_is_checked_against() {
+    let pki = provider::TestPki::new(&["sms.provider.test"]);
+    let provider = provider::start_tls(ok(), pki.server_config()).await;
+    let ca = pki.ca_file();
+    let base = |name: &str| format!("https://{name}:{}", provider.port);
+    let app = spawn_app_with(Options {
+        env: vec![
+            ("SMS_BASE_URL".into(), base("sms.provider.test")),
+            ("SMS_OVERRIDE_IP".into(), "127.0.0.1".into()),
+            ("OUTBOUND_CA_FILE".into(), ca.display().to_string()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant().await;
+    let admin = app.login(&t.admin).await;
+    let r = send(&app, &admin, TO, "over TLS", None).await;
+    assert_eq!(r.body["status"], "sent", "{}", r.body);
+    assert_eq!(
+        provider.hits_to("/send")[0].host.as_deref(),
+        Some(format!("sms.provider.test:{}", provider.port).as_str())
+    );
+
+    // The same server and address under a name its certificate does not carry: refused.
+    let put = app
+        .put(
+            "/api/sms/config",
+            Some(&admin),
+            &json!({"base_url": base("other.provider.test"), "override_ip": "127.0.0.1"}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let wrong_name = send(&app, &admin, TO, "to the wrong name", None).await;
+    assert_eq!(wrong_name.body["status"], "failed", "{}", wrong_name.body);
+    assert!(wrong_name.body["error"].as_str().is_some_and(|e| e.contains("certificate")), "{}", wrong_name.body);
+    assert_eq!(provider.hits_to("/send").len(), 1, "nothing reached the provider");
+
+    // Without the private CA (public roots only) the certificate is not trusted either.
+    let untrusting = spawn_app_with(Options {
+        env: vec![("SMS_BASE_URL".into(), base("sms.provider.test")), ("SMS_OVERRIDE_IP".into(), "127.0.0.1".into())],
+        ..Default::default()
+    })
+    .await;
+    let t2 = untrusting.tenant().await;
+    let admin2 = untrusting.login(&t2.admin).await;
+    let untrusted = send(&untrusting, &admin2, TO, "untrusted", None).await;
+    assert_eq!(untrusted.body["status"], "failed", "{}", untrusted.body);
+    assert!(untrusted.body["error"].as_str().is_some_and(|e| e.contains("certificate")), "{}", untrusted.body);
+    assert_eq!(provider.hits_to("/send").len(), 1);
+    let _ = std::fs::remove_file(ca);
+}

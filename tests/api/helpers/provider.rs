@@ -68,7 +68,8 @@ async fn answer(
     let hit = Hit {
         method: req.method().to_string(),
         path: req.path().to_string(),
-        host: header("host"),
+        // HTTP/2 carries the host name as the URI's authority, HTTP/1.1 as `Host`.
+        host: header("host").or_else(|| req.uri().authority().map(|a| a.to_string())),
         authorization: header("authorization"),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
@@ -103,6 +104,15 @@ async fn answer(
 
 /// A provider on a random port of 127.0.0.1, answering `mode`.
 pub async fn start(mode: Mode) -> Provider {
+    start_with(mode, None).await
+}
+
+/// The same over HTTPS with this server configuration.
+pub async fn start_tls(mode: Mode, tls: rustls::ServerConfig) -> Provider {
+    start_with(mode, Some(tls)).await
+}
+
+async fn start_with(mode: Mode, tls: Option<rustls::ServerConfig>) -> Provider {
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mode = Arc::new(Mutex::new(mode));
     let (s, m) = (shared.clone(), mode.clone());
@@ -112,14 +122,18 @@ pub async fn start(mode: Mode) -> Provider {
             .app_data(web::Data::new(m.clone()))
             .default_service(web::to(answer))
     })
-    .workers(1)
-    .bind("127.0.0.1:0")
+    .workers(1);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23("127.0.0.1:0", tls),
+        None => server.bind("127.0.0.1:0"),
+    }
     .expect("bind");
     let port = server.addrs()[0].port();
     let server = server.run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
-    Provider { url: format!("http://127.0.0.1:{port}"), port, shared, mode, handle }
+    Provider { url: format!("{scheme}://127.0.0.1:{port}"), port, shared, mode, handle }
 }
 
 impl Provider {
@@ -155,5 +169,49 @@ impl Provider {
 
     pub async fn stop(&self) {
         self.handle.stop(false).await;
+    }
+}
+
+/// A private CA made at test time and a server certificate it signed for `names`.
+pub struct TestPki {
+    pub ca_pem: String,
+    server_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    server_key: Vec<u8>,
+}
+
+impl TestPki {
+    pub fn new(names: &[&str]) -> TestPki {
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "Mayday test CA");
+        ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
+        let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        TestPki { ca_pem: ca_cert.pem(), server_chain: vec![cert.der().clone()], server_key: key.serialize_der() }
+    }
+
+    pub fn server_config(&self) -> rustls::ServerConfig {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.server_key.clone().into());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(self.server_chain.clone(), key)
+            .expect("server TLS config");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config
+    }
+
+    /// The CA certificate in a file, for `OUTBOUND_CA_FILE`.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("mayday-test-ca-{}.pem", super::suffix()));
+        std::fs::write(&path, &self.ca_pem).expect("CA file");
+        path
     }
 }
