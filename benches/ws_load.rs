@@ -85,7 +85,13 @@ fn directory() -> DirectorySnapshot {
 }
 
 fn env_for(db_url: &str, port: u16, prefix: &str) -> HashMap<String, String> {
+    // A bench licence (throwaway key) so the development licence's limits stay out of it.
+    let (public_key, licence) = mayday::license::throwaway("Mayday bench", 100_000, 1);
+    let licence_file = std::env::temp_dir().join(format!("mayday-bench-{}.lic", std::process::id()));
+    std::fs::write(&licence_file, licence).expect("bench licence written");
     HashMap::from([
+        ("LICENSE_PUBLIC_KEY".into(), public_key),
+        ("LICENSE_FILE".into(), licence_file.display().to_string()),
         ("DATABASE_URL".into(), db_url.to_string()),
         ("MAYDAY_LISTEN".into(), format!("127.0.0.1:{port}")),
         ("REDIS_PREFIX".into(), prefix.to_string()),
@@ -220,29 +226,32 @@ async fn run() {
     )
     .await
     .expect("tenant");
-    let user = |username: String, role, ext: Option<String>| services::users::CreateUser {
-        username,
+    let manager = services::users::CreateUser {
+        username: "manager".into(),
         password: "load-test-password".into(),
-        role,
+        role: Role::Manager,
         display_name: None,
         email: None,
-        extension: ext,
+        extension: None,
         callerid: None,
         enabled: Some(true),
     };
-    services::users::create(&state, None, TenantId(t.id), user("manager".into(), Role::Manager, None))
-        .await
-        .expect("manager");
+    services::users::create(&state, None, TenantId(t.id), manager).await.expect("manager");
     let mut probe_id = 0;
     for ext in (0..AGENTS).map(|i| format!("{}", 1001 + i)).chain(std::iter::once(PROBE_EXT.to_string())) {
-        let u = services::users::create(
-            &state,
-            None,
-            TenantId(t.id),
-            user(format!("a{ext}"), Role::Agent, Some(ext.clone())),
-        )
-        .await
-        .expect("agent");
+        let agent = services::agents::CreateAgent {
+            username: format!("a{ext}"),
+            password: "load-test-password".into(),
+            extension: ext.clone(),
+            display_name: Some(format!("Agent {ext}")),
+            email: None,
+            callerid: None,
+            profile: None,
+            codecs: None,
+            sip_password: None,
+            enabled: Some(true),
+        };
+        let u = services::agents::create(&state, None, TenantId(t.id), agent).await.expect("agent").user;
         if ext == PROBE_EXT {
             probe_id = u.id;
         }

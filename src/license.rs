@@ -83,14 +83,37 @@ pub fn signing_key(text: &str) -> Result<SigningKey, LicenseError> {
 
 /// A new vendor key pair: (secret, public), base64.
 pub fn keygen() -> (String, String) {
+    let key = new_key();
+    (b64().encode(key.to_bytes()), public_of(&key))
+}
+
+fn new_key() -> SigningKey {
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
-    let key = SigningKey::from_bytes(&seed);
-    (b64().encode(key.to_bytes()), b64().encode(key.verifying_key().to_bytes()))
+    SigningKey::from_bytes(&seed)
 }
 
 pub fn public_of(secret: &SigningKey) -> String {
     b64().encode(secret.verifying_key().to_bytes())
+}
+
+/// A licence signed by a throwaway vendor key made now, for the demo and the benches (so the
+/// development licence's two seats never get in their way): (public key, licence text). The
+/// secret key is dropped here; nothing else can sign for that public key.
+pub fn throwaway(organisation: &str, seats: u32, days: i64) -> (String, String) {
+    let key = new_key();
+    let now = chrono::Utc::now();
+    let licence = License {
+        id: format!("throwaway-{}", uuid::Uuid::new_v4()),
+        organisation: organisation.to_string(),
+        seats,
+        webrtc_seats: seats,
+        features: FEATURES.iter().map(|f| f.to_string()).collect(),
+        issued_at: now,
+        expires_at: now + chrono::Duration::days(days),
+        installation_id: None,
+    };
+    (public_of(&key), sign(&key, &licence))
 }
 
 /// Signs any document into the envelope's JSON text.

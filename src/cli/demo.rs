@@ -67,6 +67,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     config.live.enabled = true;
     config.migrate_on_start = true;
+    // The demo licenses itself (a throwaway key; no licence server), so the development
+    // licence's two seats never get in the way of trying agent consoles.
+    let (public_key, licence) = crate::license::throwaway("Mayday demo", 500, 30);
+    config.license.public_key = Some(public_key);
+    config.license.file = None;
+    config.license.server_url = None;
     let secret = password();
     let traffic = Traffic {
         calls_per_second: args.calls_per_second,
@@ -86,6 +92,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let listen = config.listen;
     let app = Application::build(config).await?;
     let state = app.state().clone();
+    crate::services::licenses::install(&state, None, &licence).await.context("installing the demo licence")?;
     let mut directory = RealtimeDirectory::new(state.db.clone());
     directory.caller_max_wait_secs = 180;
     let sim = sim::start(sim_cfg, Arc::new(directory)).await.context("starting the simulated PBX")?;

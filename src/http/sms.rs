@@ -129,7 +129,7 @@ async fn conversation(
     Ok(HttpResponse::Ok().json(sms::conversation(&state, &auth, &phone, Page::new(q.page, q.per_page)).await?))
 }
 
-async fn balance(state: web::Data<AppState>, auth: Auth<roles::Manager>) -> Result<HttpResponse, ApiError> {
+async fn balance(state: web::Data<AppState>, auth: Auth<roles::Admin>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(sms::balance(&state, &auth).await?))
 }
 

@@ -560,7 +560,7 @@ pub struct SmsBalance {
 }
 
 pub async fn balance(state: &AppState, caller: &Caller) -> ServiceResult<SmsBalance> {
-    require(caller, Role::Manager)?;
+    require(caller, Role::Admin)?;
     let p = provider(state, caller.tenant).await?;
     let base = p.base_url.clone().ok_or_else(|| ServiceError::Upstream("no SMS provider is configured".into()))?;
     let client = state.outbound.client(state.config.sms.timeout, p.override_ip);

@@ -313,6 +313,7 @@ async fn the_runtime_override_takes_over_and_its_removal_falls_back_with_secrets
     let manager = app.user(mayday::domain::TenantId(t.id), &t.slug, mayday::domain::Role::Manager).await;
     let manager = app.login(&manager).await;
     assert_eq!(app.get("/api/sms/config", Some(&manager)).await.status, 403);
+    assert_eq!(app.get("/api/sms/balance", Some(&manager)).await.status, 403);
     assert_eq!(app.put("/api/sms/config", Some(&manager), &json!({"base_url": "http://x.example"})).await.status, 403);
     let bad = app.put("/api/sms/config", Some(&admin), &json!({"base_url": "ftp://x.example"})).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("base_url")));
