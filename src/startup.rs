@@ -78,6 +78,7 @@ impl Application {
         let listener =
             TcpListener::bind(state.config.listen).with_context(|| format!("binding {}", state.config.listen))?;
         let port = listener.local_addr()?.port();
+        let _ = state.bound.set(listener.local_addr()?);
         let workers = match state.config.http_workers {
             0 => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
             n => n,

@@ -32,6 +32,9 @@ pub struct AppState {
     pub seats: crate::seats::SeatStore,
     /// Outbound HTTP(S): licence server, SMS and trunk providers.
     pub outbound: crate::outbound::Outbound,
+    /// The address the HTTP server is bound to (known once it is), for URLs Mayday hands
+    /// out when `PUBLIC_API_URL` is not set.
+    pub bound: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             licenses: crate::services::licenses::new_book(),
             seats,
             outbound,
+            bound: Arc::default(),
         })
     }
 }

@@ -28,11 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn request_base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 async fn send(
     state: web::Data<AppState>,
     auth: Auth,
@@ -45,8 +40,7 @@ async fn send(
         Some(Err(_)) => return Err(ApiError::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII")),
         None => None,
     };
-    let base = request_base(&req);
-    let (view, created) = sms::send(&state, &auth, body.0, key, &base).await?;
+    let (view, created) = sms::send(&state, &auth, body.0, key).await?;
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }
 
@@ -140,22 +134,20 @@ async fn providers(state: web::Data<AppState>, auth: Auth<roles::Admin>) -> Resu
 async fn get_config(
     state: web::Data<AppState>,
     auth: Auth<roles::Admin>,
-    req: HttpRequest,
     q: web::Query<TenantScope>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
-    Ok(HttpResponse::Ok().json(sms::get_config(&state, &auth, tenant, &request_base(&req)).await?))
+    Ok(HttpResponse::Ok().json(sms::get_config(&state, &auth, tenant).await?))
 }
 
 async fn put_config(
     state: web::Data<AppState>,
     auth: Auth<roles::Admin>,
-    req: HttpRequest,
     q: web::Query<TenantScope>,
     body: Json<ConfigInput>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = users::scope(&auth, q.tenant_id)?;
-    Ok(HttpResponse::Ok().json(sms::put_config(&state, &auth, tenant, body.0, &request_base(&req)).await?))
+    Ok(HttpResponse::Ok().json(sms::put_config(&state, &auth, tenant, body.0).await?))
 }
 
 async fn delete_config(

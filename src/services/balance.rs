@@ -55,10 +55,15 @@ pub fn parse_answer(body: &str) -> Option<(f64, Option<String>)> {
         let currency = ["currency", "curr", "Currency"].iter().find_map(|k| obj.get(*k)?.as_str().map(str::to_string));
         return amount.is_finite().then_some((amount, currency));
     }
-    // Text: the first number, and a three-letter currency code if one is there.
+    // Text: the first number after the word "balance" (or "credit"), so an error text with
+    // a number in it ("Error 401", an account number) is never read as a balance; and a
+    // three-letter currency code if one is there.
+    let lower = body.to_ascii_lowercase();
+    let at = ["balance", "credit"].iter().filter_map(|w| lower.find(w).map(|i| i + w.len())).min()?;
+    let after = &body[at..];
     let mut number = String::new();
     let mut started = false;
-    for c in body.chars() {
+    for c in after.chars() {
         if c.is_ascii_digit() || (started && (c == '.' || c == ',')) || (!started && c == '-') {
             started |= c.is_ascii_digit();
             number.push(c);
@@ -69,7 +74,7 @@ pub fn parse_answer(body: &str) -> Option<(f64, Option<String>)> {
         }
     }
     let amount: f64 = number.replace(',', "").trim_end_matches('.').parse().ok()?;
-    let currency = body
+    let currency = after
         .split(|c: char| !c.is_ascii_alphabetic())
         .find(|w| w.len() == 3 && w.chars().all(|c| c.is_ascii_uppercase()) && *w != "BAL")
         .map(str::to_string);
@@ -109,11 +114,12 @@ async fn check_trunk(state: &AppState, t: &Trunk) -> ServiceResult<Result<(), St
     let mut conn = state.db.get().await?;
     match &result {
         Ok((amount, currency)) => {
-            repos::trunks::set_balance(&mut conn, t.id, *amount, currency.as_deref(), now).await?;
+            repos::trunks::set_balance(&mut conn, TenantId(t.tenant_id), t.id, *amount, currency.as_deref(), now)
+                .await?;
             let low = state.config.balance.low_balance.filter(|l| amount < l);
             let alert = low.map(|threshold| {
                 json!({"kind": "low_balance", "trunk_id": t.id, "trunk": t.name, "amount": amount,
-                       "currency": currency, "threshold": threshold, "at": chrono::Utc::now()})
+                       "currency": currency, "threshold": threshold})
             });
             if let Some(entry) = state.live.registry.tenant(TenantId(t.tenant_id)) {
                 use mayday_actors::live::tenant::actor::SetAlert;
@@ -122,7 +128,7 @@ async fn check_trunk(state: &AppState, t: &Trunk) -> ServiceResult<Result<(), St
         }
         Err(reason) => {
             tracing::warn!(trunk.id = t.id, reason = %reason, "trunk balance check failed");
-            repos::trunks::set_balance_error(&mut conn, t.id, reason, now).await?;
+            repos::trunks::set_balance_error(&mut conn, TenantId(t.tenant_id), t.id, reason, now).await?;
         }
     }
     Ok(result.map(|_| ()))
@@ -136,7 +142,7 @@ pub async fn get(state: &AppState, caller: &Caller, tenant: TenantId, id: u64) -
     Ok(view(state, &t, b))
 }
 
-/// Checks now. A provider that fails gives 503 naming the reason and the last known value.
+/// Checks now. A provider that fails gives 502 naming the reason and the last known value.
 pub async fn check(state: &AppState, caller: &Caller, tenant: TenantId, id: u64) -> ServiceResult<BalanceView> {
     require(caller, Role::Admin)?;
     let mut conn = state.db.get().await?;
@@ -255,9 +261,18 @@ pub async fn verify_call(state: &AppState, caller: &Caller, req: VerifyCall) -> 
     })?;
     let mut b = repos::trunks::balance(&mut conn, caller.tenant, trunk.id).await?;
     drop(conn);
-    if b.amount.is_none() {
+    // A balance older than two refresh intervals is asked again; one that cannot be
+    // refreshed is not trusted to allow a call.
+    let max_age =
+        chrono::Duration::from_std(state.config.balance.interval.saturating_mul(2)).unwrap_or(chrono::Duration::MAX);
+    let age = b.at.map(|at| chrono::Utc::now().naive_utc() - at);
+    if b.amount.is_none() || age.is_none_or(|a| a > max_age) {
         if let Err(reason) = check_trunk(state, &trunk).await? {
-            return Err(ServiceError::Upstream(format!("{reason}; no balance known yet")));
+            let known = match age {
+                Some(a) if b.amount.is_some() => format!("; the last known balance is {} s old", a.num_seconds()),
+                _ => "; no balance known yet".to_string(),
+            };
+            return Err(ServiceError::Upstream(format!("{reason}{known}")));
         }
         let mut conn = state.db.get().await?;
         b = repos::trunks::balance(&mut conn, caller.tenant, trunk.id).await?;
@@ -289,6 +304,8 @@ mod tests {
         assert_eq!(parse_answer(r#"{"data": {"credit": "1,000.25"}}"#), Some((1000.25, None)));
         assert_eq!(parse_answer("Balance: 1,234.50 UGX"), Some((1234.5, Some("UGX".into()))));
         assert_eq!(parse_answer("error: no such account"), None);
+        assert_eq!(parse_answer("Error 401: unauthorised"), None, "a number without the word balance");
+        assert_eq!(parse_answer("Account 2567001234 balance 50 UGX"), Some((50.0, Some("UGX".into()))));
         assert_eq!(parse_answer(r#"{"status": "ok"}"#), None);
     }
 

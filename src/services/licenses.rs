@@ -171,14 +171,28 @@ pub async fn sync(state: &AppState) -> ServiceResult<()> {
     let mut conn = state.db.get().await?;
     match result {
         Ok((doc, revocations)) => {
+            // A served licence that does not verify or is another installation's never
+            // replaces the installed one; the revocations apply either way.
+            let mut problem = None;
             if let Some(doc) = doc {
                 let current = state.licenses.inner.read().license.clone();
                 let key = public_key(state)?;
-                let fetched: License =
-                    license::open(&key, &doc).map_err(|e| ServiceError::internal("licence server", e))?;
-                // Only a newer licence replaces the installed one.
-                if current.as_ref().is_none_or(|c| fetched.issued_at >= c.issued_at) {
-                    repo::install(&mut conn, &doc, chrono::Utc::now().naive_utc()).await?;
+                match license::open::<License>(&key, &doc) {
+                    Ok(fetched)
+                        if fetched
+                            .installation_id
+                            .as_deref()
+                            .is_some_and(|i| i != state.licenses.installation_id()) =>
+                    {
+                        problem = Some("the licence server served a licence bound to another installation".to_string());
+                    }
+                    // Only a newer licence replaces the installed one.
+                    Ok(fetched) => {
+                        if current.as_ref().is_none_or(|c| fetched.issued_at >= c.issued_at) {
+                            repo::install(&mut conn, &doc, chrono::Utc::now().naive_utc()).await?;
+                        }
+                    }
+                    Err(e) => problem = Some(format!("the licence the licence server served does not verify: {e}")),
                 }
             }
             repo::sync_ok(
@@ -187,8 +201,16 @@ pub async fn sync(state: &AppState) -> ServiceResult<()> {
                 chrono::Utc::now().naive_utc(),
             )
             .await?;
+            if let Some(p) = &problem {
+                tracing::warn!(problem = %p, "licence server sync");
+                repo::sync_failed(&mut conn, p).await?;
+            }
             drop(conn);
-            reload(state).await
+            reload(state).await?;
+            match problem {
+                Some(p) => Err(ServiceError::Upstream(p)),
+                None => Ok(()),
+            }
         }
         Err(reason) => {
             repo::sync_failed(&mut conn, &reason).await?;
@@ -234,7 +256,9 @@ pub struct CurrentView {
     pub effective: Effective,
     /// True for the development fallback (clients show it).
     pub development: bool,
-    pub installation_id: String,
+    /// Installation-wide details (the id, the licence server and its errors) are shown to
+    /// superadmins only; a tenant admin sees the licence and their tenant's seats.
+    pub installation_id: Option<String>,
     /// The installed document, when there is one (also when it is not in force).
     pub installed: Option<License>,
     pub revoked: bool,
@@ -249,16 +273,18 @@ pub async fn current(state: &AppState, caller: &Caller) -> ServiceResult<Current
     require(caller, Role::Admin)?;
     let k = state.licenses.inner.read().clone();
     let effective = state.licenses.effective(state);
+    let platform = caller.role.at_least(Role::Superadmin);
+    let scope = (!platform).then_some(caller.tenant.0);
     Ok(CurrentView {
         development: effective.source == license::Source::Development,
-        installation_id: k.installation_id,
+        installation_id: platform.then_some(k.installation_id),
         revoked: k.license.as_ref().is_some_and(|l| k.revoked.contains(&l.id)),
         installed: k.license,
-        license_server: state.config.license.server_url.clone(),
+        license_server: state.config.license.server_url.clone().filter(|_| platform),
         last_sync_at: k.last_sync_ok,
-        last_sync_error: k.last_sync_error,
-        seats_in_use: state.seats.count("agent", None).await?,
-        webrtc_seats_in_use: state.seats.count("webrtc", None).await?,
+        last_sync_error: k.last_sync_error.filter(|_| platform),
+        seats_in_use: state.seats.count("agent", scope).await?,
+        webrtc_seats_in_use: state.seats.count("webrtc", scope).await?,
         effective,
     })
 }
@@ -320,6 +346,12 @@ pub async fn take_seat(state: &AppState, caller: &Caller, req: SeatRequest) -> S
     let e = state.licenses.effective(state);
     if feature == "webrtc" && !e.has("webrtc") {
         return Err(ServiceError::Forbidden("licence limit: the licence does not include webrtc".into()));
+    }
+    if feature == "webrtc" {
+        let agent_seats = state.seats.list("agent", caller.tenant.0).await?;
+        if !agent_seats.iter().any(|s| s.session == caller.session) {
+            return Err(ServiceError::Forbidden("a webrtc seat needs this session's agent seat first".into()));
+        }
     }
     let client = req.client.map(|c| c.chars().filter(|c| !c.is_control()).take(40).collect::<String>());
     let mut conn = state.db.get().await?;

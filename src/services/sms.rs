@@ -161,17 +161,24 @@ fn dlr_secret(state: &AppState, tenant: TenantId) -> String {
     state.secrets.sign(&format!("sms-dlr:{}", tenant.0))
 }
 
-fn dlr_url(state: &AppState, tenant: &crate::db::models::Tenant, base: &str) -> String {
-    let base = state.config.telephony.public_api_url.as_deref().unwrap_or(base).trim_end_matches('/');
-    format!("{base}/api/sms/dlr?tenant={}&secret={}", tenant.slug, dlr_secret(state, TenantId(tenant.id)))
+/// Where the provider reaches Mayday: `PUBLIC_API_URL`, else the bound address. Never the
+/// request's `Host`: a client could point the tenant's secret at a host of its own.
+fn api_base(state: &AppState) -> String {
+    if let Some(url) = &state.config.telephony.public_api_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    match state.bound.get() {
+        Some(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        Some(addr) => format!("http://{addr}"),
+        None => "http://127.0.0.1:8004".to_string(),
+    }
 }
 
-pub async fn get_config(
-    state: &AppState,
-    caller: &Caller,
-    tenant: TenantId,
-    request_base: &str,
-) -> ServiceResult<ConfigView> {
+fn dlr_url(state: &AppState, tenant: &crate::db::models::Tenant) -> String {
+    format!("{}/api/sms/dlr?tenant={}&secret={}", api_base(state), tenant.slug, dlr_secret(state, TenantId(tenant.id)))
+}
+
+pub async fn get_config(state: &AppState, caller: &Caller, tenant: TenantId) -> ServiceResult<ConfigView> {
     require(caller, Role::Admin)?;
     let p = provider(state, tenant).await?;
     let mut conn = state.db.get().await?;
@@ -184,7 +191,7 @@ pub async fn get_config(
         auth_header: p.auth_header.map(|_| MASK),
         sender: p.sender,
         override_ip: p.override_ip.map(|ip| ip.to_string()),
-        dlr_url: dlr_url(state, &t, request_base),
+        dlr_url: dlr_url(state, &t),
     })
 }
 
@@ -193,7 +200,6 @@ pub async fn put_config(
     caller: &Caller,
     tenant: TenantId,
     input: ConfigInput,
-    request_base: &str,
 ) -> ServiceResult<ConfigView> {
     use base64::Engine as _;
     require(caller, Role::Admin)?;
@@ -201,14 +207,33 @@ pub async fn put_config(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ServiceError::invalid("base_url", "must be an http or https URL"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ServiceError::invalid("base_url", "must not hold credentials: give username and password"));
+    }
     let override_ip = match input.override_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(ip) => Some(
-            ip.parse::<std::net::IpAddr>()
-                .map_err(|_| ServiceError::invalid("override_ip", "is not an IP address"))?
-                .to_string(),
+            ip.parse::<std::net::IpAddr>().map_err(|_| ServiceError::invalid("override_ip", "is not an IP address"))?,
         ),
         None => None,
     };
+    // In production a tenant admin may not point Mayday's requests (with their
+    // credentials) at the platform's own network, nor send them in clear; a superadmin may.
+    if state.config.is_production() && !caller.role.at_least(Role::Superadmin) {
+        let host_ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if url.scheme() != "https" {
+            return Err(ServiceError::invalid("base_url", "must be an https URL"));
+        }
+        for (field, ip) in [("base_url", host_ip), ("override_ip", override_ip)] {
+            if ip.is_some_and(internal) {
+                return Err(ServiceError::invalid(field, "may not be a private, loopback or link-local address"));
+            }
+        }
+    }
+    let override_ip = override_ip.map(|ip| ip.to_string());
     let seal = |v: Option<String>| {
         v.filter(|s| !s.is_empty()).map(|s| base64::engine::general_purpose::STANDARD.encode(state.secrets.seal(&s)))
     };
@@ -240,7 +265,30 @@ pub async fn put_config(
         .map_err(|_| ServiceError::Unavailable("redis"))?;
     drop(conn);
     tracing::info!(tenant.id = tenant.0, "SMS provider override set");
-    get_config(state, caller, tenant, request_base).await
+    get_config(state, caller, tenant).await
+}
+
+/// Addresses of the platform's own networks (private, loopback, link-local, CGNAT, ULA).
+fn internal(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (b & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| internal(std::net::IpAddr::V4(v4)))
+        }
+    }
 }
 
 pub async fn delete_config(state: &AppState, caller: &Caller, tenant: TenantId) -> ServiceResult<()> {
@@ -252,6 +300,23 @@ pub async fn delete_config(state: &AppState, caller: &Caller, tenant: TenantId) 
         .await
         .map_err(|_| ServiceError::Unavailable("redis"))?;
     Ok(())
+}
+
+/// A conversation partner: a number in E.164, or an alphanumeric sender id (a bank, an
+/// airline) as it came.
+pub fn partner(field: &str, raw: &str, region: &str) -> ServiceResult<String> {
+    let raw = raw.trim();
+    match e164(field, raw, region) {
+        Ok(n) => Ok(n),
+        Err(_)
+            if raw.chars().any(|c| c.is_ascii_alphabetic())
+                && raw.len() <= 20
+                && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') =>
+        {
+            Ok(raw.to_string())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A number in E.164 (`+256772000000`); national numbers are read in `SMS_DEFAULT_REGION`.
@@ -353,7 +418,6 @@ pub async fn send(
     caller: &Caller,
     input: SendInput,
     idempotency_key: Option<String>,
-    request_base: &str,
 ) -> ServiceResult<(MessageView, bool)> {
     licenses::require_feature(state, "sms")?;
     let tenant = caller.tenant;
@@ -405,20 +469,89 @@ pub async fn send(
     drop(conn);
     let body = json!({
         "to": to, "from": from, "content": content,
-        "dlr": "yes", "dlr-url": dlr_url(state, &t, request_base), "dlr-level": 3,
+        "dlr": "yes", "dlr-url": dlr_url(state, &t), "dlr-level": 3,
     });
-    let outcome = provider_send(state, &p, body).await;
+    // In its own task: a client that goes away mid-call does not leave the message queued.
+    let st = state.clone();
+    let done = actix_web::rt::spawn(async move { call_provider(&st, tenant, id, &p, body).await })
+        .await
+        .map_err(|e| ServiceError::internal("sms send task", e))??;
+    Ok((done, true))
+}
+
+/// The longest provider id the table keeps.
+const PROVIDER_ID_MAX: usize = 100;
+
+/// Calls the provider for a stored `queued` message and records the outcome, then applies
+/// a delivery report that came before the provider's answer did.
+async fn call_provider(
+    state: &AppState,
+    tenant: TenantId,
+    id: u64,
+    p: &Provider,
+    body: serde_json::Value,
+) -> ServiceResult<MessageView> {
+    let outcome = provider_send(state, p, body).await;
     let mut conn = state.db.get().await?;
     match &outcome {
-        Ok(pid) => repo::set_status(&mut conn, id, "sent", Some(pid), None).await?,
+        Ok(pid) if pid.len() <= PROVIDER_ID_MAX => {
+            if let Err(e) = repo::set_outcome(&mut conn, tenant, id, "sent", Some(pid), None).await {
+                // The provider reused an id: the message went out, its reports cannot be matched.
+                tracing::warn!(tenant.id = tenant.0, sms.id = id, error = %e, "the provider's message id could not be stored");
+                let note = "sent, but the provider's message id is already taken: delivery reports cannot be matched";
+                repo::set_outcome(&mut conn, tenant, id, "sent", None, Some(note)).await?;
+            }
+        }
+        Ok(_) => {
+            let note = "sent, but the provider's message id is too long: delivery reports cannot be matched";
+            repo::set_outcome(&mut conn, tenant, id, "sent", None, Some(note)).await?;
+        }
         Err(reason) => {
             tracing::warn!(tenant.id = tenant.0, sms.id = id, reason = %reason, "SMS send failed");
-            repo::set_status(&mut conn, id, "failed", None, Some(reason)).await?
+            repo::set_outcome(&mut conn, tenant, id, "failed", None, Some(reason)).await?;
         }
     }
-    let done = MessageView::from(repo::find(&mut conn, tenant, id).await?);
+    let mut message = repo::find(&mut conn, tenant, id).await?;
+    drop(conn);
+    if let Some(pid) = message.provider_id.clone() {
+        if let Some(word) = take_early_report(state, tenant, &pid).await {
+            apply_report(state, tenant, &message, &word).await?;
+            let mut conn = state.db.get().await?;
+            message = repo::find(&mut conn, tenant, id).await?;
+        }
+    }
+    let done = MessageView::from(message);
     push(state, tenant, &done);
-    Ok((done, true))
+    Ok(done)
+}
+
+/// How long a report for a message whose provider id is not stored yet is kept.
+const EARLY_REPORT_SECS: u64 = 300;
+
+fn early_key(state: &AppState, tenant: TenantId, provider_id: &str) -> String {
+    state.sessions.keys().key("sms_dlr_early", &format!("{}:{provider_id}", tenant.0))
+}
+
+/// Keeps a report that may have overtaken the provider's answer to the send.
+async fn hold_early_report(state: &AppState, tenant: TenantId, provider_id: &str, word: &str) -> ServiceResult<()> {
+    if provider_id.len() > PROVIDER_ID_MAX || word.len() > 32 {
+        return Ok(());
+    }
+    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
+    let () = redis::cmd("SET")
+        .arg(early_key(state, tenant, provider_id))
+        .arg(word)
+        .arg("EX")
+        .arg(EARLY_REPORT_SECS)
+        .query_async(&mut *conn)
+        .await
+        .map_err(|_| ServiceError::Unavailable("redis"))?;
+    Ok(())
+}
+
+async fn take_early_report(state: &AppState, tenant: TenantId, provider_id: &str) -> Option<String> {
+    let mut conn = state.redis.get().await.ok()?;
+    redis::cmd("GETDEL").arg(early_key(state, tenant, provider_id)).query_async(&mut *conn).await.ok()?
 }
 
 /// Status ranks: a report moves a message forward only.
@@ -429,6 +562,29 @@ fn rank(status: &str) -> u8 {
         "delivered" | "undelivered" | "failed" => 2,
         _ => 0,
     }
+}
+
+/// The outbound statuses a report to `status` may move a message from.
+fn lower_than(status: &str) -> Vec<&'static str> {
+    ["queued", "sent", "delivered", "undelivered", "failed"].into_iter().filter(|s| rank(s) < rank(status)).collect()
+}
+
+/// Applies a report's status word to a message, forward only (atomically: two reports
+/// racing cannot move it backwards).
+async fn apply_report(state: &AppState, tenant: TenantId, m: &SmsMessage, word: &str) -> ServiceResult<()> {
+    let Some(status) = map_status(word) else {
+        tracing::warn!(tenant.id = tenant.0, status = %word, "delivery report with an unknown status; ignored");
+        return Ok(());
+    };
+    let error = (status != "delivered" && status != "sent").then(|| format!("provider status {word}"));
+    let mut conn = state.db.get().await?;
+    if !repo::advance_status(&mut conn, tenant, m.id, &lower_than(status), status, error.as_deref()).await? {
+        tracing::debug!(sms.id = m.id, to = status, "late or repeated delivery report; the message keeps its status");
+        return Ok(());
+    }
+    let view = MessageView::from(repo::find(&mut conn, tenant, m.id).await?);
+    push(state, tenant, &view);
+    Ok(())
 }
 
 /// The provider's status words (SMPP-style or plain) in Mayday's.
@@ -474,24 +630,25 @@ pub async fn delivery_report(
         tracing::warn!(tenant.id = tenant.0, "delivery report without a message id or status; ignored");
         return Ok(());
     };
-    let Some(status) = map_status(&word) else {
+    if map_status(&word).is_none() {
         tracing::warn!(tenant.id = tenant.0, status = %word, "delivery report with an unknown status; ignored");
         return Ok(());
-    };
-    let mut conn = state.db.get().await?;
-    let Some(m) = repo::by_provider_id(&mut conn, tenant, &pid).await? else {
-        tracing::warn!(tenant.id = tenant.0, provider_id = %pid, "delivery report for an unknown message; ignored");
-        return Ok(());
-    };
-    if rank(status) <= rank(&m.status) {
-        tracing::debug!(sms.id = m.id, from = %m.status, to = status, "late or repeated delivery report; the message keeps its status");
-        return Ok(());
     }
-    let error = (status != "delivered" && status != "sent").then(|| format!("provider status {word}"));
-    repo::set_status_only(&mut conn, m.id, status, error.as_deref()).await?;
-    let view = MessageView::from(repo::find(&mut conn, tenant, m.id).await?);
-    push(state, tenant, &view);
-    Ok(())
+    let mut conn = state.db.get().await?;
+    let Some(m) = repo::by_provider_id(&mut conn, tenant, "out", &pid).await? else {
+        // A send still waiting for the provider's answer may be what this report is about:
+        // it is kept a few minutes for that send to pick up. Otherwise nothing changes.
+        if repo::has_queued(&mut conn, tenant).await? {
+            drop(conn);
+            hold_early_report(state, tenant, &pid, &word).await?;
+            tracing::info!(tenant.id = tenant.0, provider_id = %pid, "delivery report ahead of the provider's answer; held");
+        } else {
+            tracing::warn!(tenant.id = tenant.0, provider_id = %pid, "delivery report for an unknown message; ignored");
+        }
+        return Ok(());
+    };
+    drop(conn);
+    apply_report(state, tenant, &m, &word).await
 }
 
 /// A message to the tenant (the provider's MO webhook), stored as `received`.
@@ -506,7 +663,7 @@ pub async fn inbound(
     let from = text(&["from", "sender", "msisdn"]).ok_or_else(|| ServiceError::invalid("from", "is required"))?;
     let content =
         text(&["content", "text", "message"]).ok_or_else(|| ServiceError::invalid("content", "is required"))?;
-    let from = e164("from", &from, &state.config.sms.default_region)?;
+    let from = partner("from", &from, &state.config.sms.default_region)?;
     let to = text(&["to", "recipient"]).map(|t| t.chars().take(20).collect());
     let new = NewSms {
         tenant_id: tenant.0,
@@ -526,7 +683,7 @@ pub async fn inbound(
         Err(e) => match ServiceError::from(e) {
             ServiceError::Duplicate { .. } => {
                 let pid = new.provider_id.as_deref().unwrap_or_default();
-                let m = repo::by_provider_id(&mut conn, tenant, pid).await?.ok_or(ServiceError::NotFound)?;
+                let m = repo::by_provider_id(&mut conn, tenant, "in", pid).await?.ok_or(ServiceError::NotFound)?;
                 return Ok(MessageView::from(m));
             }
             other => return Err(other),
@@ -548,7 +705,7 @@ pub async fn conversation(
     phone: &str,
     page: Page,
 ) -> ServiceResult<Paged<MessageView>> {
-    let partner = e164("phone", phone, &state.config.sms.default_region)?;
+    let partner = partner("phone", phone, &state.config.sms.default_region)?;
     let mut conn = state.db.get().await?;
     Ok(repo::with_partner(&mut conn, caller.tenant, &partner, page).await?.map(MessageView::from))
 }

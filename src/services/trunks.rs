@@ -425,6 +425,16 @@ pub async fn get(state: &AppState, caller: &Caller, tenant: TenantId, id: u64) -
     Ok(TrunkView::from(repos::trunks::find(&mut conn, tenant, id).await?))
 }
 
+/// The provider account is the platform's: its balance is read with the platform's
+/// credentials, so only a superadmin sets or changes it (a tenant admin naming another
+/// tenant's account would read that tenant's balance).
+fn account_is_theirs_to_set(caller: &Caller, current: Option<&str>, wanted: Option<&str>) -> ServiceResult<()> {
+    if wanted.is_some() && wanted != current && !caller.role.at_least(Role::Superadmin) {
+        return Err(ServiceError::Forbidden("only a superadmin sets a trunk's provider account_number".into()));
+    }
+    Ok(())
+}
+
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -435,6 +445,7 @@ pub async fn create(
     let mut conn = state.db.get().await?;
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let p = prepare(state, &tenant, None, input)?;
+    account_is_theirs_to_set(caller, None, p.fields.account_number.as_deref())?;
     check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
     let register = p.fields.register;
     let view = conn
@@ -476,6 +487,7 @@ pub async fn update(
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let current = repos::trunks::find(&mut conn, tenant_id, id).await?;
     let p = prepare(state, &tenant, Some(&current), input)?;
+    account_is_theirs_to_set(caller, current.account_number.as_deref(), p.fields.account_number.as_deref())?;
     check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
     let registration_touched = current.register || p.fields.register;
     let view = conn

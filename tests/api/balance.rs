@@ -24,13 +24,21 @@ async fn balance_app(provider: &Provider, password: &str, extra: &[(&str, &str)]
     spawn_app_with(Options { env, ..Default::default() }).await
 }
 
-/// A trunk with a provider account; its id.
-async fn trunk(app: &TestApp, admin: &str, account: Option<&str>) -> u64 {
-    let body =
-        json!({"name": format!("carrier{}", suffix()), "host": "sip.carrier.example", "account_number": account});
+/// A trunk of `tenant` (made by its admin) with the provider account a superadmin gave it;
+/// its id.
+pub async fn trunk(app: &TestApp, admin: &str, tenant: u64, account: Option<&str>) -> u64 {
+    let body = json!({"name": format!("carrier{}", suffix()), "host": "sip.carrier.example"});
     let r = app.post("/api/trunks", Some(admin), &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    r.body["id"].as_u64().expect("id")
+    let id = r.body["id"].as_u64().expect("id");
+    if let Some(account) = account {
+        let root = app.superadmin().await;
+        let root = app.login(&root).await;
+        let path = format!("/api/trunks/{id}?tenant_id={tenant}");
+        let set = app.put(&path, Some(&root), &json!({"account_number": account})).await;
+        assert_eq!(set.status, 200, "{}", set.body);
+    }
+    id
 }
 
 #[actix_web::test]
@@ -40,7 +48,7 @@ async fn the_balance_is_parsed_stored_and_served_from_cache_with_its_age() {
     let app = balance_app(&provider, &password, &[]).await;
     let t = app.tenant().await;
     let admin = app.login(&t.admin).await;
-    let id = trunk(&app, &admin, Some("ACC-778")).await;
+    let id = trunk(&app, &admin, t.id, Some("ACC-778")).await;
 
     let none = app.get(&format!("/api/trunks/{id}/balance"), Some(&admin)).await;
     assert_eq!((none.status, none.body["amount"].is_null()), (200, true), "{}", none.body);
@@ -74,7 +82,7 @@ async fn the_balance_is_parsed_stored_and_served_from_cache_with_its_age() {
     let other_admin = app.login(&other.admin).await;
     assert_eq!(app.get(&format!("/api/trunks/{id}/balance"), Some(&other_admin)).await.status, 404);
     // A trunk with no account cannot be checked.
-    let bare = trunk(&app, &admin, None).await;
+    let bare = trunk(&app, &admin, t.id, None).await;
     let r = app.post(&format!("/api/trunks/{bare}/balance/check"), Some(&admin), &json!({})).await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (422, Some("account_number")), "{}", r.body);
 }
@@ -85,7 +93,7 @@ async fn a_provider_that_fails_gives_a_clear_error_with_the_last_known_value_and
     let app = balance_app(&provider, "pw", &[]).await;
     let t = app.tenant().await;
     let admin = app.login(&t.admin).await;
-    let id = trunk(&app, &admin, Some("ACC-1")).await;
+    let id = trunk(&app, &admin, t.id, Some("ACC-1")).await;
     let path = format!("/api/trunks/{id}/balance/check");
 
     // Nothing known yet and the provider failing.
@@ -133,7 +141,7 @@ async fn verify_call_decides_at_the_boundary_with_per_prefix_rates_rounded_up_to
     let app = balance_app(&provider, "pw", &[]).await;
     let t = app.tenant().await;
     let admin = app.login(&t.admin).await;
-    let id = trunk(&app, &admin, Some("ACC-9")).await;
+    let id = trunk(&app, &admin, t.id, Some("ACC-9")).await;
     let agent = app.user(mayday::domain::TenantId(t.id), &t.slug, mayday::domain::Role::Agent).await;
     let agent = app.login(&agent).await;
 

@@ -165,8 +165,18 @@ async fn fifty_concurrent_logins_for_ten_seats_get_exactly_ten_and_expired_seats
     assert_eq!(app.delete(&format!("/api/licenses/sessions/agent/{one}"), Some(&admin)).await.status, 204);
     assert_eq!(app.get("/api/licenses/sessions", Some(&admin)).await.body.as_array().map(Vec::len), Some(8));
     // WebRTC seats have their own limit; a superadmin may cap a tenant.
-    let webrtc: Vec<_> = futures_util::future::join_all(tokens[..5].iter().map(|tk| seat(&app, tk, "webrtc"))).await;
+    // (A webrtc seat goes with the session's agent seat: five sessions that hold one ask.)
+    let mut holding = Vec::new();
+    for tk in &tokens {
+        if app.put("/api/licenses/seats/agent", Some(tk), &json!({})).await.status == 200 {
+            holding.push(tk.clone());
+        }
+    }
+    assert_eq!(holding.len(), 8);
+    let webrtc: Vec<_> = futures_util::future::join_all(holding[..5].iter().map(|tk| seat(&app, tk, "webrtc"))).await;
     assert_eq!(webrtc.iter().filter(|a| a.status == 201).count(), 2);
+    let no_agent_seat = seat(&app, &admin, "webrtc").await;
+    assert_eq!(no_agent_seat.status, 403, "a webrtc seat needs an agent seat: {}", no_agent_seat.body);
     let cap = app
         .put("/api/licenses/allocations", Some(&root), &json!({"tenant_id": t.id, "feature": "agent", "seats": 8}))
         .await;

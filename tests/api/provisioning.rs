@@ -419,12 +419,21 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
         "name": "carrier", "host": "sip.carrier.example", "port": 5060, "transport": "udp",
         "username": "0323300245", "secret": secret, "from_user": "0323300245", "from_domain": "sip.carrier.example",
         "send_pai": true, "codecs": ["alaw", "ulaw"], "register": true, "match_ips": [ip, net],
-        "account_number": "ACC-778",
     });
     let r = app.post("/api/trunks", Some(&admin), &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(!r.body.to_string().contains(&secret), "no secret in the response");
-    assert_eq!((r.body["has_secret"].as_bool(), r.body["account_number"].as_str()), (Some(true), Some("ACC-778")));
+    assert_eq!(r.body["has_secret"].as_bool(), Some(true));
+    // The provider account (whose balance the platform reads) is the superadmin's to set.
+    let trunk_id = r.body["id"].as_u64().expect("id");
+    let own = app.put(&format!("/api/trunks/{trunk_id}"), Some(&admin), &json!({"account_number": "ACC-778"})).await;
+    assert_eq!(own.status, 403, "{}", own.body);
+    let root = app.superadmin().await;
+    let root = app.login(&root).await;
+    let set = app
+        .put(&format!("/api/trunks/{trunk_id}?tenant_id={}", t.id), Some(&root), &json!({"account_number": "ACC-778"}))
+        .await;
+    assert_eq!((set.status, set.body["account_number"].as_str()), (200, Some("ACC-778")), "{}", set.body);
     let endpoint = format!("{}-carrier", t.slug);
     for table in ["ps_endpoints", "ps_aors", "ps_auths", "ps_registrations"] {
         assert_eq!(count(&app, table, "id", &endpoint).await, 1, "{table}");

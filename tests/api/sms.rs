@@ -61,15 +61,24 @@ async fn a_send_is_stored_queued_before_the_provider_answers_and_ends_sent() {
     let t = app.tenant().await;
     let admin = app.login(&t.admin).await;
 
-    let (sent, queued) = tokio::join!(send(&app, &admin, TO, "Your table is ready", None), async {
-        provider.wait_for("/send", 1).await;
+    let (sent, (queued, early)) = tokio::join!(send(&app, &admin, TO, "Your table is ready", None), async {
+        let hit = provider.wait_for("/send", 1).await.remove(0);
         // The provider holds the request: the message is already stored, queued.
-        app.get(&format!("/api/sms/conversations/{TO_E164}"), Some(&admin)).await
+        let queued = app.get(&format!("/api/sms/conversations/{TO_E164}"), Some(&admin)).await;
+        // A fast provider's delivery report overtakes its own answer: it is kept, not lost.
+        let early = report(&app, &dlr_path(&hit), "msg-1", "DELIVRD").await;
+        (queued, early)
     });
     assert_eq!(queued.status, 200, "{}", queued.body);
     assert_eq!(queued.body["items"][0]["status"], "queued", "{}", queued.body);
+    assert_eq!(early, 200);
     assert_eq!(sent.status, 201, "{}", sent.body);
-    assert_eq!((sent.body["status"].as_str(), sent.body["provider_id"].as_str()), (Some("sent"), Some("msg-1")));
+    assert_eq!(
+        (sent.body["status"].as_str(), sent.body["provider_id"].as_str()),
+        (Some("delivered"), Some("msg-1")),
+        "the early report applied once the provider answered: {}",
+        sent.body
+    );
     assert_eq!(sent.body["partner"], TO_E164, "normalised to E.164");
 
     let hit = &provider.hits_to("/send")[0];
@@ -168,6 +177,13 @@ async fn delivery_reports_duplicated_or_reordered_end_in_the_right_state_and_nee
         assert_eq!(report(&app, &path, "msg-2", status).await, 200);
     }
     assert_eq!(status_of(&app, &admin, id2).await, "undelivered");
+    // Reports racing each other: whatever the order, the final state wins.
+    let third = send(&app, &admin, TO, "three", None).await;
+    let id3 = third.body["id"].as_u64().expect("id");
+    let racing = ["ACCEPTD", "DELIVRD", "ACCEPTD", "ACCEPTD", "DELIVRD", "ACCEPTD", "ACCEPTD", "ACCEPTD"];
+    let answers = futures_util::future::join_all(racing.iter().map(|s| report(&app, &path, "msg-3", s))).await;
+    assert!(answers.iter().all(|s| *s == 200));
+    assert_eq!(status_of(&app, &admin, id3).await, "delivered");
     // A form-encoded report works the same; an unknown id is answered 200 and changes nothing.
     let form = app
         .send_raw(
@@ -186,19 +202,19 @@ async fn delivery_reports_duplicated_or_reordered_end_in_the_right_state_and_nee
     let other = app.tenant().await;
     let other_admin = app.login(&other.admin).await;
     send(&app, &other_admin, TO, "other", None).await;
-    let other_path = dlr_path(&provider.hits_to("/send")[2]);
+    let other_path = dlr_path(&provider.hits_to("/send")[3]);
     let other_secret = other_path.split("secret=").nth(1).expect("secret");
-    let fresh = send(&app, &admin, TO, "three", None).await;
-    let id3 = fresh.body["id"].as_u64().expect("id");
+    let fresh = send(&app, &admin, TO, "four", None).await;
+    let id4 = fresh.body["id"].as_u64().expect("id");
     for bad in [
         format!("/api/sms/dlr?tenant={}", t.slug),
         format!("/api/sms/dlr?tenant={}&secret=not-the-secret", t.slug),
         format!("/api/sms/dlr?tenant={}&secret={other_secret}", t.slug),
         "/api/sms/dlr".to_string(),
     ] {
-        assert_eq!(report(&app, &bad, "msg-4", "DELIVRD").await, 401, "{bad}");
+        assert_eq!(report(&app, &bad, "msg-5", "DELIVRD").await, 401, "{bad}");
     }
-    assert_eq!(status_of(&app, &admin, id3).await, "sent");
+    assert_eq!(status_of(&app, &admin, id4).await, "sent");
 }
 
 #[actix_web::test]
@@ -222,13 +238,23 @@ async fn inbound_messages_are_received_and_tenants_never_see_each_others_convers
     let again =
         app.post(&path, None, &json!({"from": "0772123456", "to": "MAYDAY", "content": "Thanks!", "id": "mo-1"})).await;
     assert_eq!(again.body["id"], mo.body["id"]);
+    // A delivery report naming the inbound message's id changes nothing.
+    let dlr = path.replace("/api/sms/inbound", "/api/sms/dlr");
+    assert_eq!(report(&app, &dlr, "in:mo-1", "DELIVRD").await, 200);
+    // An alphanumeric sender id is a partner too.
+    let bank = app.post(&path, None, &json!({"from": "EquityBank", "content": "Your OTP is 1234", "id": "mo-2"})).await;
+    assert_eq!((bank.status, bank.body["partner"].as_str()), (200, Some("EquityBank")), "{}", bank.body);
 
     let conversations = app.get("/api/sms/conversations", Some(&ta)).await;
     assert_eq!(conversations.status, 200, "{}", conversations.body);
     let items = conversations.body["items"].as_array().expect("items");
-    assert_eq!(items.len(), 2, "one per partner: {}", conversations.body);
+    assert_eq!(items.len(), 3, "one per partner: {}", conversations.body);
     let latest = items.iter().find(|m| m["partner"] == TO_E164).expect("the first guest");
-    assert_eq!(latest["content"], "Thanks!", "the latest message of the conversation");
+    assert_eq!(
+        (latest["content"].as_str(), latest["status"].as_str()),
+        (Some("Thanks!"), Some("received")),
+        "the latest message of the conversation"
+    );
     let thread = app.get(&format!("/api/sms/conversations/{TO_E164}"), Some(&ta)).await;
     assert_eq!(thread.body["items"].as_array().map(Vec::len), Some(2), "{}", thread.body);
 
@@ -411,14 +437,7 @@ async fn new_messages_status_changes_and_low_balance_alerts_reach_the_tenants_su
     // A trunk below the threshold raises an alert on the wallboard.
     let admin = app.user(mayday::domain::TenantId(t.id), &t.slug, mayday::domain::Role::Admin).await;
     let admin = app.login(&admin).await;
-    let trunk = app
-        .post(
-            "/api/trunks",
-            Some(&admin),
-            &json!({"name": "carrier", "host": "sip.carrier.example", "account_number": "ACC-5"}),
-        )
-        .await;
-    let trunk_id = trunk.body["id"].as_u64().expect("trunk id");
+    let trunk_id = crate::balance::trunk(&app, &admin, t.id, Some("ACC-5")).await;
     assert_eq!(
         app.post(&format!("/api/trunks/{trunk_id}/balance/check"), Some(&admin), &json!({})).await.body["low"],
         true
@@ -487,4 +506,43 @@ async fn over_tls_the_override_ip_keeps_the_host_name_the_certificate_is_checked
     assert!(untrusted.body["error"].as_str().is_some_and(|e| e.contains("certificate")), "{}", untrusted.body);
     assert_eq!(provider.hits_to("/send").len(), 1);
     let _ = std::fs::remove_file(ca);
+}
+
+#[actix_web::test]
+async fn in_production_a_tenant_admin_cannot_point_the_provider_at_internal_addresses_or_embed_credentials() {
+    let app = spawn_app_with(Options {
+        env: vec![("MAYDAY_ENV".into(), "production".into()), ("ARGON2_MEMORY_KIB".into(), "19456".into())],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant().await;
+    let admin = app.login(&t.admin).await;
+    let refused = [
+        (json!({"base_url": "http://sms.example.com"}), "base_url"),
+        (json!({"base_url": "https://10.1.2.3/api"}), "base_url"),
+        (json!({"base_url": "https://127.0.0.1:8004"}), "base_url"),
+        (json!({"base_url": "https://[::1]/"}), "base_url"),
+        (json!({"base_url": "https://sms.example.com", "override_ip": "169.254.169.254"}), "override_ip"),
+        (json!({"base_url": "https://sms.example.com", "override_ip": "192.168.0.10"}), "override_ip"),
+        (json!({"base_url": "https://user:pw@sms.example.com"}), "base_url"),
+    ];
+    for (body, field) in refused {
+        let r = app.put("/api/sms/config", Some(&admin), &body).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (422, Some(field)), "{body}: {}", r.body);
+    }
+    let ok = app
+        .put(
+            "/api/sms/config",
+            Some(&admin),
+            &json!({"base_url": "https://sms.example.com", "override_ip": "203.0.113.7"}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // The platform's superadmin may use an internal provider.
+    let root = app.superadmin().await;
+    let root = app.login(&root).await;
+    let internal = app
+        .put(&format!("/api/sms/config?tenant_id={}", t.id), Some(&root), &json!({"base_url": "http://10.1.2.3"}))
+        .await;
+    assert_eq!(internal.status, 200, "{}", internal.body);
 }

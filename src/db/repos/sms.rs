@@ -33,9 +33,17 @@ pub async fn by_idempotency_key(conn: &mut Conn, tenant: TenantId, key: &str) ->
         .optional()
 }
 
-pub async fn by_provider_id(conn: &mut Conn, tenant: TenantId, provider_id: &str) -> QueryResult<Option<SmsMessage>> {
+/// The message the provider knows by this id, in one direction (`out`: what we sent,
+/// which delivery reports are about; `in`: what we received).
+pub async fn by_provider_id(
+    conn: &mut Conn,
+    tenant: TenantId,
+    direction: &str,
+    provider_id: &str,
+) -> QueryResult<Option<SmsMessage>> {
     sms_messages::table
         .filter(sms_messages::tenant_id.eq(tenant.0))
+        .filter(sms_messages::direction.eq(direction))
         .filter(sms_messages::provider_id.eq(provider_id))
         .select(SmsMessage::as_select())
         .first(conn)
@@ -43,34 +51,63 @@ pub async fn by_provider_id(conn: &mut Conn, tenant: TenantId, provider_id: &str
         .optional()
 }
 
-/// Sets a message's status (with the provider's id or the failure's reason).
-pub async fn set_status(
+/// Whether an outbound message of the tenant is waiting for the provider's answer.
+pub async fn has_queued(conn: &mut Conn, tenant: TenantId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sms_messages::table
+            .filter(sms_messages::tenant_id.eq(tenant.0))
+            .filter(sms_messages::direction.eq("out"))
+            .filter(sms_messages::status.eq("queued")),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// The outcome of the provider call for a `queued` message (the provider's id or the
+/// failure's reason). A message no longer `queued` keeps what it has.
+pub async fn set_outcome(
     conn: &mut Conn,
+    tenant: TenantId,
     id: u64,
     status: &str,
     provider_id: Option<&str>,
     error: Option<&str>,
 ) -> QueryResult<()> {
     let error: Option<String> = error.map(|e| e.chars().take(250).collect());
-    diesel::update(sms_messages::table.find(id))
-        .set((
-            sms_messages::status.eq(status),
-            sms_messages::provider_id.eq(provider_id),
-            sms_messages::error.eq(error),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::update(
+        sms_messages::table
+            .filter(sms_messages::tenant_id.eq(tenant.0))
+            .filter(sms_messages::id.eq(id))
+            .filter(sms_messages::status.eq("queued")),
+    )
+    .set((sms_messages::status.eq(status), sms_messages::provider_id.eq(provider_id), sms_messages::error.eq(error)))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-/// Only the status (a delivery report).
-pub async fn set_status_only(conn: &mut Conn, id: u64, status: &str, error: Option<&str>) -> QueryResult<()> {
+/// A delivery report's status, applied only while the message is still in one of `from`
+/// (so two reports racing can never move it backwards). Whether it changed.
+pub async fn advance_status(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: u64,
+    from: &[&str],
+    status: &str,
+    error: Option<&str>,
+) -> QueryResult<bool> {
     let error: Option<String> = error.map(|e| e.chars().take(250).collect());
-    diesel::update(sms_messages::table.find(id))
-        .set((sms_messages::status.eq(status), sms_messages::error.eq(error)))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let n = diesel::update(
+        sms_messages::table
+            .filter(sms_messages::tenant_id.eq(tenant.0))
+            .filter(sms_messages::id.eq(id))
+            .filter(sms_messages::status.eq_any(from)),
+    )
+    .set((sms_messages::status.eq(status), sms_messages::error.eq(error)))
+    .execute(conn)
+    .await?;
+    Ok(n > 0)
 }
 
 /// The latest message of each partner, newest conversation first.

@@ -112,12 +112,13 @@ pub async fn balance(conn: &mut Conn, tenant: TenantId, id: u64) -> QueryResult<
 
 pub async fn set_balance(
     conn: &mut Conn,
+    tenant: TenantId,
     id: u64,
     amount: f64,
     currency: Option<&str>,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(trunks::table.find(id))
+    diesel::update(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.eq(id)))
         .set((
             trunks::balance_amount.eq(amount),
             trunks::balance_currency.eq(currency),
@@ -129,9 +130,15 @@ pub async fn set_balance(
         .map(|_| ())
 }
 
-pub async fn set_balance_error(conn: &mut Conn, id: u64, error: &str, at: chrono::NaiveDateTime) -> QueryResult<()> {
+pub async fn set_balance_error(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: u64,
+    error: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
     let error: String = error.chars().take(250).collect();
-    diesel::update(trunks::table.find(id))
+    diesel::update(trunks::table.filter(trunks::tenant_id.eq(tenant.0)).filter(trunks::id.eq(id)))
         .set((trunks::balance_error.eq(error), trunks::balance_error_at.eq(at)))
         .execute(conn)
         .await

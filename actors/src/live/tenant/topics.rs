@@ -6,7 +6,8 @@
 //! serialised once for all subscribers.
 //!
 //! Who may follow what: managers and admins anything of their tenant; an agent their own
-//! agent topic and the queues they are a member of.
+//! agent topic, the queues they are a member of, and `sms` (agents send and read the
+//! tenant's messages, as `/api/sms` lets them).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
