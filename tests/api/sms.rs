@@ -249,6 +249,13 @@ async fn inbound_messages_are_received_and_tenants_never_see_each_others_convers
     assert_eq!(conversations.status, 200, "{}", conversations.body);
     let items = conversations.body["items"].as_array().expect("items");
     assert_eq!(items.len(), 3, "one per partner: {}", conversations.body);
+    let paged = app.get("/api/sms/conversations?per_page=2&page=2", Some(&ta)).await;
+    assert_eq!(
+        (paged.body["total"].as_i64(), paged.body["items"].as_array().map(Vec::len)),
+        (Some(3), Some(1)),
+        "{}",
+        paged.body
+    );
     let latest = items.iter().find(|m| m["partner"] == TO_E164).expect("the first guest");
     assert_eq!(
         (latest["content"].as_str(), latest["status"].as_str()),

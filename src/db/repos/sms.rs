@@ -112,17 +112,20 @@ pub async fn advance_status(
 
 /// The latest message of each partner, newest conversation first.
 pub async fn conversations(conn: &mut Conn, tenant: TenantId, page: Page) -> QueryResult<Paged<SmsMessage>> {
-    let latest = sms_messages::table
+    // One query for the page (the latest id per partner as a subquery), one for the count.
+    let other = diesel::alias!(sms_messages as latest);
+    let latest = other
+        .filter(other.field(sms_messages::tenant_id).eq(tenant.0))
+        .group_by(other.field(sms_messages::partner))
+        .select(diesel::dsl::max(other.field(sms_messages::id)));
+    let total: i64 = sms_messages::table
         .filter(sms_messages::tenant_id.eq(tenant.0))
-        .group_by(sms_messages::partner)
-        .select(diesel::dsl::max(sms_messages::id))
-        .load::<Option<u64>>(conn)
+        .select(diesel::dsl::count(sms_messages::partner).aggregate_distinct())
+        .first(conn)
         .await?;
-    let ids: Vec<u64> = latest.into_iter().flatten().collect();
-    let total = ids.len() as i64;
     let items = sms_messages::table
         .filter(sms_messages::tenant_id.eq(tenant.0))
-        .filter(sms_messages::id.eq_any(&ids))
+        .filter(sms_messages::id.nullable().eq_any(latest))
         .order(sms_messages::id.desc())
         .limit(page.limit())
         .offset(page.offset())
