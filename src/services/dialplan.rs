@@ -165,7 +165,9 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
     // One regeneration of a tenant at a time (a record lock on its row).
     let tenant = repos::tenants::find_for_update(conn, tenant_id).await?;
     let plan = plan_of(conn, state, &tenant).await?;
-    let rows = dialplan::compile(&plan).map_err(compile_error)?;
+    // A disabled tenant has no dialplan: its phones reach nothing and its DIDs are not
+    // answered, until it is enabled again (which writes it back).
+    let rows = if tenant.enabled { dialplan::compile(&plan).map_err(compile_error)? } else { Vec::new() };
     let marker = format!("__MAYDAY_TENANT={}", plan.slug);
     let mine = rt::extens_starting_with(conn, INBOUND_CONTEXT, "Set", &marker).await?;
     let old = rt::row_ids(conn, &[plan.agents_context(), plan.rt_context()], INBOUND_CONTEXT, &mine).await?;

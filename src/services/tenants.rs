@@ -211,8 +211,9 @@ pub async fn update(
                     ));
                 }
                 repos::tenants::update(conn, id, &changes).await?;
-                if changes.timezone.is_some() {
-                    // Time conditions run in the tenant's time zone.
+                if changes.timezone.is_some() || changes.enabled.is_some_and(|e| e != current.enabled) {
+                    // Time conditions run in the tenant's time zone; a disabled tenant has
+                    // no dialplan.
                     crate::services::dialplan::regenerate(conn, state, id).await?;
                 }
                 if let Some(d) = &new_domains {

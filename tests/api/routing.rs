@@ -365,6 +365,34 @@ async fn the_did_dropdown_keeps_the_old_shape_and_order_and_stays_in_its_tenant(
 }
 
 #[actix_web::test]
+async fn a_disabled_tenant_has_no_dialplan_until_it_is_enabled_again() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let slug = f.t.slug.clone();
+    let contexts = [format!("{slug}-agents"), format!("{slug}-rt")];
+    let mut before = Vec::new();
+    for c in &contexts {
+        before.push(rows(&app, c).await);
+    }
+    let inbound_before = rows(&app, "mayday-inbound").await;
+    assert!(inbound_before.iter().any(|r| r.0 == f.default_did), "the DID is routed");
+    assert!(before.iter().all(|r| !r.is_empty()));
+    let root = app.superadmin().await;
+    let root = app.login(&root).await;
+    let path = format!("/api/tenants/{}", f.t.id);
+    assert_eq!(app.put(&path, Some(&root), &json!({"enabled": false})).await.status, 200);
+    for c in &contexts {
+        assert!(rows(&app, c).await.is_empty(), "{c} is empty while the tenant is disabled");
+    }
+    assert!(!rows(&app, "mayday-inbound").await.iter().any(|r| r.0 == f.default_did), "the DID is not answered");
+    assert_eq!(app.put(&path, Some(&root), &json!({"enabled": true})).await.status, 200);
+    for (c, b) in contexts.iter().zip(&before) {
+        assert_eq!(&rows(&app, c).await, b, "{c} is back");
+    }
+    assert!(rows(&app, "mayday-inbound").await.iter().any(|r| r.0 == f.default_did));
+}
+
+#[actix_web::test]
 async fn a_failure_in_the_middle_of_regenerating_leaves_the_previous_dialplan_intact() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
