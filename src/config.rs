@@ -640,7 +640,15 @@ impl Config {
                 outbox_bytes: number(src, "WS_OUTBOX_BYTES", 1024 * 1024)?,
                 stuck_after: duration(src, "WS_STUCK_AFTER", Duration::from_secs(10))?,
             },
-            warnings,
+            warnings: {
+                if src.get("SMS_BASE_URL").is_some() && src.get("PUBLIC_API_URL").is_none() {
+                    warnings.push(
+                        "SMS_BASE_URL is set but PUBLIC_API_URL is not: the SMS provider is given the listen address for delivery reports"
+                            .to_string(),
+                    );
+                }
+                warnings
+            },
         })
     }
 
