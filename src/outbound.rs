@@ -29,6 +29,50 @@ impl Resolve for Fixed {
     }
 }
 
+/// Resolves host names to public addresses only (a tenant's own provider setting may not
+/// reach the platform's networks, whatever its name resolves to).
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> futures_util::future::LocalBoxFuture<'a, Result<Vec<SocketAddr>, Box<dyn std::error::Error>>> {
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+            let public: Vec<SocketAddr> = found.into_iter().filter(|a| !internal(a.ip())).collect();
+            if public.is_empty() {
+                return Err("the host name resolves to no public address".into());
+            }
+            Ok(public)
+        })
+    }
+}
+
+/// Addresses of the platform's own networks (private, loopback, link-local, CGNAT, ULA).
+pub fn internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (b & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
 /// Why the outbound TLS trust could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
@@ -84,6 +128,13 @@ impl Outbound {
             }
             None => builder.connector(awc::Connector::new().timeout(timeout).rustls_0_23(self.tls.clone())).finish(),
         }
+    }
+
+    /// A client that connects to public addresses only (see [`internal`]).
+    pub fn public_client(&self, timeout: Duration) -> awc::Client {
+        let tcp = actix_tls::connect::Connector::new(Resolver::custom(PublicOnly)).service();
+        let connector = awc::Connector::new().connector(tcp).timeout(timeout).rustls_0_23(self.tls.clone());
+        awc::Client::builder().timeout(timeout).disable_redirects().connector(connector).finish()
     }
 }
 

@@ -160,6 +160,17 @@ impl SeatStore {
         Ok(result == 1)
     }
 
+    /// Whether `session` holds an unexpired seat of `feature` in its tenant.
+    pub async fn holds(&self, feature: &str, session: &str, tenant: u64) -> Result<bool, RedisError> {
+        let key = self.tenant_set(feature, tenant);
+        let score: Option<f64> = timed(self.timeout, async {
+            let mut conn = self.pool.get().await?;
+            Ok(redis::cmd("ZSCORE").arg(key).arg(session).query_async(&mut *conn).await?)
+        })
+        .await?;
+        Ok(score.is_some_and(|expires| expires > now_ms() as f64))
+    }
+
     pub async fn release(&self, feature: &str, session: &str, tenant: u64) -> Result<(), RedisError> {
         let mut pipe = redis::pipe();
         pipe.atomic()

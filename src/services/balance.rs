@@ -55,29 +55,34 @@ pub fn parse_answer(body: &str) -> Option<(f64, Option<String>)> {
         let currency = ["currency", "curr", "Currency"].iter().find_map(|k| obj.get(*k)?.as_str().map(str::to_string));
         return amount.is_finite().then_some((amount, currency));
     }
-    // Text: the first number after the word "balance" (or "credit"), so an error text with
-    // a number in it ("Error 401", an account number) is never read as a balance; and a
-    // three-letter currency code if one is there.
+    // Text: the number right after the word "balance" (else "credit"), with only
+    // separators, spaces or a currency code between (`Balance: 1,234.50 UGX`,
+    // `balance=UGX 50`), so an error text or an account number is never read as a balance.
     let lower = body.to_ascii_lowercase();
-    let at = ["balance", "credit"].iter().filter_map(|w| lower.find(w).map(|i| i + w.len())).min()?;
+    let at = ["balance", "credit"].iter().find_map(|w| lower.find(w).map(|i| i + w.len()))?;
     let after = &body[at..];
-    let mut number = String::new();
-    let mut started = false;
-    for c in after.chars() {
-        if c.is_ascii_digit() || (started && (c == '.' || c == ',')) || (!started && c == '-') {
-            started |= c.is_ascii_digit();
-            number.push(c);
-        } else if started {
-            break;
-        } else {
-            number.clear();
-        }
+    let mut rest = after.trim_start_matches(|c: char| c == ':' || c == '=' || c.is_whitespace());
+    let mut currency = None;
+    let code: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+        currency = Some(code.clone());
+        rest = rest[3..].trim_start();
+    } else if !code.is_empty() {
+        return None;
+    }
+    let number: String =
+        rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',' || *c == '-').collect();
+    if !number.chars().any(|c| c.is_ascii_digit()) {
+        return None;
     }
     let amount: f64 = number.replace(',', "").trim_end_matches('.').parse().ok()?;
-    let currency = after
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| w.len() == 3 && w.chars().all(|c| c.is_ascii_uppercase()) && *w != "BAL")
-        .map(str::to_string);
+    if currency.is_none() {
+        let tail = rest[number.len()..].trim_start();
+        let code: String = tail.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+            currency = Some(code);
+        }
+    }
     Some((amount, currency))
 }
 
@@ -267,7 +272,19 @@ pub async fn verify_call(state: &AppState, caller: &Caller, req: VerifyCall) -> 
         chrono::Duration::from_std(state.config.balance.interval.saturating_mul(2)).unwrap_or(chrono::Duration::MAX);
     let age = b.at.map(|at| chrono::Utc::now().naive_utc() - at);
     if b.amount.is_none() || age.is_none_or(|a| a > max_age) {
-        if let Err(reason) = check_trunk(state, &trunk).await? {
+        // A provider that just failed is not asked again at every call setup.
+        let recent_error =
+            b.error_at.is_some_and(|e| chrono::Utc::now().naive_utc() - e < chrono::Duration::seconds(30));
+        let outcome = if recent_error {
+            Err(format!(
+                "the provider failed {} s ago: {}",
+                b.error_at.map(|e| (chrono::Utc::now().naive_utc() - e).num_seconds()).unwrap_or(0),
+                b.error.clone().unwrap_or_default()
+            ))
+        } else {
+            check_trunk(state, &trunk).await?
+        };
+        if let Err(reason) = outcome {
             let known = match age {
                 Some(a) if b.amount.is_some() => format!("; the last known balance is {} s old", a.num_seconds()),
                 _ => "; no balance known yet".to_string(),
@@ -306,6 +323,10 @@ mod tests {
         assert_eq!(parse_answer("error: no such account"), None);
         assert_eq!(parse_answer("Error 401: unauthorised"), None, "a number without the word balance");
         assert_eq!(parse_answer("Account 2567001234 balance 50 UGX"), Some((50.0, Some("UGX".into()))));
+        assert_eq!(parse_answer("Credit limit 5000, Balance 120"), Some((120.0, None)), "balance wins over credit");
+        assert_eq!(parse_answer("Balance for account 2567001234: 50"), None, "not right after the word");
+        assert_eq!(parse_answer("balance=UGX 1,000"), Some((1000.0, Some("UGX".into()))));
+        assert_eq!(parse_answer("Credit: 75.5"), Some((75.5, None)));
         assert_eq!(parse_answer(r#"{"status": "ok"}"#), None);
     }
 

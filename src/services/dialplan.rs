@@ -167,7 +167,9 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
     let plan = plan_of(conn, state, &tenant).await?;
     // A disabled tenant has no dialplan: its phones reach nothing and its DIDs are not
     // answered, until it is enabled again (which writes it back).
-    let rows = if tenant.enabled { dialplan::compile(&plan).map_err(compile_error)? } else { Vec::new() };
+    // (Compiled either way: it is also the check of the change being made.)
+    let rows = dialplan::compile(&plan).map_err(compile_error)?;
+    let rows = if tenant.enabled { rows } else { Vec::new() };
     let marker = format!("__MAYDAY_TENANT={}", plan.slug);
     let mine = rt::extens_starting_with(conn, INBOUND_CONTEXT, "Set", &marker).await?;
     let old = rt::row_ids(conn, &[plan.agents_context(), plan.rt_context()], INBOUND_CONTEXT, &mine).await?;

@@ -195,15 +195,14 @@ pub async fn sync(state: &AppState) -> ServiceResult<()> {
                     Err(e) => problem = Some(format!("the licence the licence server served does not verify: {e}")),
                 }
             }
-            repo::sync_ok(
-                &mut conn,
-                &serde_json::to_string(&revocations.revoked).unwrap_or_default(),
-                chrono::Utc::now().naive_utc(),
-            )
-            .await?;
-            if let Some(p) = &problem {
-                tracing::warn!(problem = %p, "licence server sync");
-                repo::sync_failed(&mut conn, p).await?;
+            let revoked = serde_json::to_string(&revocations.revoked).unwrap_or_default();
+            match &problem {
+                None => repo::sync_ok(&mut conn, &revoked, chrono::Utc::now().naive_utc()).await?,
+                Some(p) => {
+                    tracing::warn!(problem = %p, "licence server sync");
+                    repo::set_revoked(&mut conn, &revoked).await?;
+                    repo::sync_failed(&mut conn, p).await?;
+                }
             }
             drop(conn);
             reload(state).await?;
@@ -279,7 +278,12 @@ pub async fn current(state: &AppState, caller: &Caller) -> ServiceResult<Current
         development: effective.source == license::Source::Development,
         installation_id: platform.then_some(k.installation_id),
         revoked: k.license.as_ref().is_some_and(|l| k.revoked.contains(&l.id)),
-        installed: k.license,
+        installed: k.license.map(|mut l| {
+            if !platform {
+                l.installation_id = None;
+            }
+            l
+        }),
         license_server: state.config.license.server_url.clone().filter(|_| platform),
         last_sync_at: k.last_sync_ok,
         last_sync_error: k.last_sync_error.filter(|_| platform),
@@ -347,11 +351,8 @@ pub async fn take_seat(state: &AppState, caller: &Caller, req: SeatRequest) -> S
     if feature == "webrtc" && !e.has("webrtc") {
         return Err(ServiceError::Forbidden("licence limit: the licence does not include webrtc".into()));
     }
-    if feature == "webrtc" {
-        let agent_seats = state.seats.list("agent", caller.tenant.0).await?;
-        if !agent_seats.iter().any(|s| s.session == caller.session) {
-            return Err(ServiceError::Forbidden("a webrtc seat needs this session's agent seat first".into()));
-        }
+    if feature == "webrtc" && !state.seats.holds("agent", &caller.session, caller.tenant.0).await? {
+        return Err(ServiceError::Forbidden("a webrtc seat needs this session's agent seat first".into()));
     }
     let client = req.client.map(|c| c.chars().filter(|c| !c.is_control()).take(40).collect::<String>());
     let mut conn = state.db.get().await?;

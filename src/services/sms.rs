@@ -60,6 +60,8 @@ pub struct Provider {
     pub override_ip: Option<std::net::IpAddr>,
     /// `environment` or `override`.
     pub source: &'static str,
+    /// Set by a tenant admin in production: reach public addresses only.
+    pub restricted: bool,
 }
 
 /// What the tenant override stores in Redis (secrets sealed).
@@ -71,6 +73,8 @@ struct Stored {
     auth_header: Option<String>,
     sender: Option<String>,
     override_ip: Option<String>,
+    #[serde(default)]
+    restricted: bool,
 }
 
 /// `PUT /api/sms/config`.
@@ -142,6 +146,7 @@ pub async fn provider(state: &AppState, tenant: TenantId) -> ServiceResult<Provi
             sender: s.sender,
             override_ip: s.override_ip.and_then(|ip| ip.parse().ok()),
             source: "override",
+            restricted: s.restricted,
         });
     }
     let c = &state.config.sms;
@@ -153,6 +158,7 @@ pub async fn provider(state: &AppState, tenant: TenantId) -> ServiceResult<Provi
         sender: c.sender.clone(),
         override_ip: c.override_ip,
         source: "environment",
+        restricted: false,
     })
 }
 
@@ -228,7 +234,7 @@ pub async fn put_config(
             return Err(ServiceError::invalid("base_url", "must be an https URL"));
         }
         for (field, ip) in [("base_url", host_ip), ("override_ip", override_ip)] {
-            if ip.is_some_and(internal) {
+            if ip.is_some_and(crate::outbound::internal) {
                 return Err(ServiceError::invalid(field, "may not be a private, loopback or link-local address"));
             }
         }
@@ -254,6 +260,7 @@ pub async fn put_config(
         auth_header: seal(input.auth_header),
         sender: input.sender.filter(|s| !s.is_empty()),
         override_ip,
+        restricted: state.config.is_production() && !caller.role.at_least(Role::Superadmin),
     };
     let text = serde_json::to_string(&stored).map_err(|e| ServiceError::internal("sms override", e))?;
     let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
@@ -266,29 +273,6 @@ pub async fn put_config(
     drop(conn);
     tracing::info!(tenant.id = tenant.0, "SMS provider override set");
     get_config(state, caller, tenant).await
-}
-
-/// Addresses of the platform's own networks (private, loopback, link-local, CGNAT, ULA).
-fn internal(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (b & 0xc0) == 64)
-        }
-        std::net::IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| internal(std::net::IpAddr::V4(v4)))
-        }
-    }
 }
 
 pub async fn delete_config(state: &AppState, caller: &Caller, tenant: TenantId) -> ServiceResult<()> {
@@ -394,10 +378,19 @@ fn auth_header(p: &Provider) -> Option<String> {
     }
 }
 
+/// The HTTP client for a provider: its override IP, or public addresses only when a tenant
+/// admin set it in production.
+fn provider_client(state: &AppState, p: &Provider) -> awc::Client {
+    match (p.override_ip, p.restricted) {
+        (None, true) => state.outbound.public_client(state.config.sms.timeout),
+        (ip, _) => state.outbound.client(state.config.sms.timeout, ip),
+    }
+}
+
 /// Calls the provider; `Ok(provider id)` or the reason in operator's words.
 async fn provider_send(state: &AppState, p: &Provider, body: serde_json::Value) -> Result<String, String> {
     let base = p.base_url.as_deref().ok_or("no SMS provider is configured")?;
-    let client = state.outbound.client(state.config.sms.timeout, p.override_ip);
+    let client = provider_client(state, p);
     let mut req = client.post(format!("{base}/send"));
     if let Some(h) = auth_header(p) {
         req = req.insert_header(("Authorization", h));
@@ -495,11 +488,16 @@ async fn call_provider(
     let mut conn = state.db.get().await?;
     match &outcome {
         Ok(pid) if pid.len() <= PROVIDER_ID_MAX => {
-            if let Err(e) = repo::set_outcome(&mut conn, tenant, id, "sent", Some(pid), None).await {
+            match repo::set_outcome(&mut conn, tenant, id, "sent", Some(pid), None).await.map_err(ServiceError::from) {
+                Ok(()) => {}
                 // The provider reused an id: the message went out, its reports cannot be matched.
-                tracing::warn!(tenant.id = tenant.0, sms.id = id, error = %e, "the provider's message id could not be stored");
-                let note = "sent, but the provider's message id is already taken: delivery reports cannot be matched";
-                repo::set_outcome(&mut conn, tenant, id, "sent", None, Some(note)).await?;
+                Err(ServiceError::Duplicate { .. }) => {
+                    tracing::warn!(tenant.id = tenant.0, sms.id = id, "the provider reused a message id");
+                    let note =
+                        "sent, but the provider's message id is already taken: delivery reports cannot be matched";
+                    repo::set_outcome(&mut conn, tenant, id, "sent", None, Some(note)).await?;
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(_) => {
@@ -639,9 +637,16 @@ pub async fn delivery_report(
         // A send still waiting for the provider's answer may be what this report is about:
         // it is kept a few minutes for that send to pick up. Otherwise nothing changes.
         if repo::has_queued(&mut conn, tenant).await? {
-            drop(conn);
             hold_early_report(state, tenant, &pid, &word).await?;
             tracing::info!(tenant.id = tenant.0, provider_id = %pid, "delivery report ahead of the provider's answer; held");
+            // The send may have stored its id between the lookup and the hold: whichever
+            // side takes the held report applies it.
+            if let Some(m) = repo::by_provider_id(&mut conn, tenant, "out", &pid).await? {
+                drop(conn);
+                if let Some(word) = take_early_report(state, tenant, &pid).await {
+                    apply_report(state, tenant, &m, &word).await?;
+                }
+            }
         } else {
             tracing::warn!(tenant.id = tenant.0, provider_id = %pid, "delivery report for an unknown message; ignored");
         }
@@ -720,7 +725,7 @@ pub async fn balance(state: &AppState, caller: &Caller) -> ServiceResult<SmsBala
     require(caller, Role::Admin)?;
     let p = provider(state, caller.tenant).await?;
     let base = p.base_url.clone().ok_or_else(|| ServiceError::Upstream("no SMS provider is configured".into()))?;
-    let client = state.outbound.client(state.config.sms.timeout, p.override_ip);
+    let client = provider_client(state, &p);
     let mut req = client.get(format!("{base}/balance"));
     if let Some(h) = auth_header(&p) {
         req = req.insert_header(("Authorization", h));

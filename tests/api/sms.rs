@@ -545,6 +545,12 @@ async fn in_production_a_tenant_admin_cannot_point_the_provider_at_internal_addr
         )
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
+    // A host name that resolves to an internal address is refused when Mayday connects.
+    let local = app.put("/api/sms/config", Some(&admin), &json!({"base_url": "https://localhost:9"})).await;
+    assert_eq!(local.status, 200, "{}", local.body);
+    let r = send(&app, &admin, TO, "to localhost", None).await;
+    assert_eq!(r.body["status"], "failed", "{}", r.body);
+    assert!(r.body["error"].as_str().is_some_and(|e| e.contains("public address")), "{}", r.body);
     // The platform's superadmin may use an internal provider.
     let root = app.superadmin().await;
     let root = app.login(&root).await;

@@ -62,6 +62,17 @@ pub async fn sync_ok(conn: &mut Conn, revoked: &str, at: chrono::NaiveDateTime) 
         .map(|_| ())
 }
 
+/// The vendor's revocation list alone (a sync whose licence was refused: the grace period
+/// does not move).
+pub async fn set_revoked(conn: &mut Conn, revoked: &str) -> QueryResult<()> {
+    ensure_row(conn).await?;
+    diesel::update(license_state::table.find(1u8))
+        .set(license_state::revoked.eq(revoked))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 pub async fn sync_failed(conn: &mut Conn, error: &str) -> QueryResult<()> {
     ensure_row(conn).await?;
     let error: String = error.chars().take(250).collect();
