@@ -70,8 +70,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     // The demo licenses itself (a throwaway key; no licence server), so the development
     // licence's two seats never get in the way of trying agent consoles.
     let (public_key, licence) = crate::license::throwaway("Mayday demo", 500, 30);
+    let licence_file = std::env::temp_dir().join(format!("mayday-demo-{}.lic", std::process::id()));
+    std::fs::write(&licence_file, licence).context("writing the demo licence")?;
     config.license.public_key = Some(public_key);
-    config.license.file = None;
+    config.license.file = Some(licence_file.clone());
     config.license.server_url = None;
     let secret = password();
     let traffic = Traffic {
@@ -92,7 +94,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let listen = config.listen;
     let app = Application::build(config).await?;
     let state = app.state().clone();
-    crate::services::licenses::install(&state, None, &licence).await.context("installing the demo licence")?;
+    // Installed at start (LICENSE_FILE); the file has done its work.
+    let _ = std::fs::remove_file(&licence_file);
     let mut directory = RealtimeDirectory::new(state.db.clone());
     directory.caller_max_wait_secs = 180;
     let sim = sim::start(sim_cfg, Arc::new(directory)).await.context("starting the simulated PBX")?;
