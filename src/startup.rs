@@ -75,6 +75,7 @@ impl Application {
         crate::live::Live::start(&state).await;
         crate::services::dialplan::keep_prompt_urls_fresh(state.get_ref().clone());
         crate::services::balance::keep_balances_fresh(state.get_ref().clone());
+        crate::services::sms::sweep_stale_queued(state.get_ref().clone());
         let listener =
             TcpListener::bind(state.config.listen).with_context(|| format!("binding {}", state.config.listen))?;
         let port = listener.local_addr()?.port();

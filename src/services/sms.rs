@@ -472,6 +472,32 @@ pub async fn send(
     Ok((done, true))
 }
 
+/// Messages left `queued` (Mayday stopped mid-call, or the database went away after the
+/// provider answered) are marked `failed` once they are clearly not in flight, at start and
+/// every few minutes.
+pub fn sweep_stale_queued(state: AppState) {
+    actix::spawn(async move {
+        let every = std::time::Duration::from_secs(300);
+        let stale_after = chrono::Duration::from_std(state.config.sms.timeout.saturating_mul(2))
+            .unwrap_or(chrono::Duration::MAX)
+            .max(chrono::Duration::minutes(5));
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let before = chrono::Utc::now().naive_utc() - stale_after;
+            let reason = "Mayday lost track of the provider call: the message may or may not have been sent";
+            match state.db.get().await {
+                Ok(mut conn) => match repo::fail_stale_queued(&mut conn, before, reason).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(messages = n, "SMS left queued were marked failed"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep queued SMS"),
+                },
+                Err(e) => tracing::warn!(error = %e, "could not sweep queued SMS"),
+            }
+        }
+    });
+}
+
 /// The longest provider id the table keeps.
 const PROVIDER_ID_MAX: usize = 100;
 

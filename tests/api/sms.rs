@@ -559,3 +559,43 @@ async fn in_production_a_tenant_admin_cannot_point_the_provider_at_internal_addr
         .await;
     assert_eq!(internal.status, 200, "{}", internal.body);
 }
+
+#[actix_web::test]
+async fn a_message_left_queued_by_a_stopped_server_is_marked_failed_at_the_next_start() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use mayday::db::schema::sms_messages;
+    let first = spawn_app_with(Options { private_db: true, ..Default::default() }).await;
+    let t = first.tenant().await;
+    // What a server that stopped mid-call leaves behind: a message queued long ago.
+    let mut conn = first.state.db.get().await.expect("db");
+    let new = mayday::db::models::NewSms {
+        tenant_id: t.id,
+        direction: "out".into(),
+        partner: TO_E164.into(),
+        our_number: None,
+        content: "lost in flight".into(),
+        status: "queued".into(),
+        provider_id: None,
+        idempotency_key: None,
+        created_by: None,
+    };
+    let id = mayday::db::repos::sms::insert(&mut conn, &new).await.expect("insert");
+    diesel::update(sms_messages::table.find(id))
+        .set(sms_messages::created_at.eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(30)))
+        .execute(&mut conn)
+        .await
+        .expect("age it");
+    drop(conn);
+    let second = spawn_app_with(Options { db_name: Some(first.db_name.clone()), ..Default::default() }).await;
+    let admin = second.login(&t.admin).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = status_of(&second, &admin, id).await;
+        if status == "failed" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -51,6 +51,20 @@ pub async fn by_provider_id(
         .optional()
 }
 
+/// Outbound messages still `queued` since before `before` (Mayday stopped, or its database
+/// went away, while the provider was being called) become `failed` with `reason`. How many.
+pub async fn fail_stale_queued(conn: &mut Conn, before: chrono::NaiveDateTime, reason: &str) -> QueryResult<usize> {
+    diesel::update(
+        sms_messages::table
+            .filter(sms_messages::direction.eq("out"))
+            .filter(sms_messages::status.eq("queued"))
+            .filter(sms_messages::created_at.lt(before)),
+    )
+    .set((sms_messages::status.eq("failed"), sms_messages::error.eq(reason)))
+    .execute(conn)
+    .await
+}
+
 /// Whether an outbound message of the tenant is waiting for the provider's answer.
 pub async fn has_queued(conn: &mut Conn, tenant: TenantId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
