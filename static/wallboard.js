@@ -67,7 +67,12 @@
     ws.onmessage = (ev) => {
       let f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
-      if (f.type === "hello") return;
+      if (f.type === "hello") {
+        const banner = $("#licence");
+        banner.hidden = f.licence === "licensed";
+        text(banner, f.licence === "development" ? "Development licence: small limits, not for production" : "Unlicensed installation: calls only, one agent seat");
+        return;
+      }
       if (f.type === "subscribed") { setConn("live"); state.retry = 1000; return; }
       if (f.type === "error") { console.warn("server:", f.code, f.message); return; }
       if (f.topic !== "wallboard") return;

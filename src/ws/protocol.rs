@@ -71,6 +71,9 @@ pub enum ServerFrame<'a> {
         role: &'a str,
         heartbeat_ms: u64,
         idle_timeout_ms: u64,
+        /// Where the licence limits come from (`licensed`, `development`, `unlicensed`):
+        /// clients show a development or unlicensed installation as such.
+        licence: crate::license::Source,
     },
     Subscribed {
         topic: &'a str,

@@ -245,6 +245,7 @@ impl Actor for WsSession {
             role,
             heartbeat_ms: u64::try_from(cfg.heartbeat.as_millis()).unwrap_or(u64::MAX),
             idle_timeout_ms: u64::try_from(cfg.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+            licence: self.state.licenses.effective(&self.state).source,
         };
         self.send(hello, ctx);
         ctx.run_interval(cfg.heartbeat, |act, ctx| act.heartbeat(ctx));

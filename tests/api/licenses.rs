@@ -223,6 +223,7 @@ async fn revocation_and_expiry_stop_new_seats_but_not_the_live_wallboard() {
     let agent_token = app.login(&t.agents[0]).await;
     assert_eq!(seat(&app, &agent_token, "agent").await.status, 201);
     let mut ws = app.ws(&t.manager_token).await;
+    assert_eq!(ws.hello["licence"], "licensed", "the UI data says where the limits come from");
     let sub = ws.request(json!({"op": "subscribe", "topic": "wallboard"}), "w1").await;
     assert_eq!(sub["type"], "subscribed", "{sub}");
     // Revoked: the next sync says so; new seats stop, the held one and the wallboard go on.
@@ -246,6 +247,7 @@ async fn revocation_and_expiry_stop_new_seats_but_not_the_live_wallboard() {
         }
     }
     assert!(updated, "the wallboard keeps updating after the revocation");
+    assert_eq!(app.ws(&t.manager_token).await.hello["licence"], "development", "a new socket says so");
     server.handle.stop(false).await;
     sim.shutdown();
 }

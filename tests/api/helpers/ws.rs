@@ -14,6 +14,8 @@ pub struct WsClient {
     framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
     /// Control frames seen while waiting for something else.
     pub seen: Vec<Value>,
+    /// The server's first frame.
+    pub hello: Value,
 }
 
 /// What a client closed with.
@@ -30,9 +32,10 @@ impl TestApp {
         let (res, framed) =
             awc::Client::new().ws(url).protocols(["bearer", token]).connect().await.expect("WebSocket connects");
         assert_eq!(res.status().as_u16(), 101);
-        let mut c = WsClient { framed, seen: Vec::new() };
+        let mut c = WsClient { framed, seen: Vec::new(), hello: Value::Null };
         let hello = c.next().await.expect("hello");
         assert_eq!(hello["type"], "hello", "{hello}");
+        c.hello = hello;
         c
     }
 
