@@ -138,6 +138,20 @@ impl Outbound {
     }
 }
 
+/// A provider's answer: its body (at most `limit` bytes) when the status is 2xx, else why
+/// not, in an operator's words.
+pub async fn answer<S>(mut res: awc::ClientResponse<S>, limit: usize) -> Result<actix_web::web::Bytes, String>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>,
+{
+    let status = res.status().as_u16();
+    let body = res.body().limit(limit).await.map_err(|e| format!("reading the provider's answer: {e}"))?;
+    if !(200..300).contains(&status) {
+        return Err(format!("the provider answered {status}"));
+    }
+    Ok(body)
+}
+
 /// Why an outbound call failed, said so an operator can act on it (never a credential).
 pub fn describe(e: &awc::error::SendRequestError) -> String {
     use awc::error::SendRequestError as E;

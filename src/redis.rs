@@ -29,6 +29,27 @@ pub fn pool(url: &str, timeout: Duration) -> Result<RedisPool, RedisError> {
     Ok(bb8::Pool::builder().max_size(16).connection_timeout(timeout).build_unchecked(manager))
 }
 
+/// Runs a Redis future with a deadline, so a Redis that accepts but never answers fails fast.
+pub async fn timed<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = Result<T, RedisError>>,
+) -> Result<T, RedisError> {
+    tokio::time::timeout(limit, fut).await.map_err(|_| RedisError::Pool("timed out".into()))?
+}
+
+/// One command on a pooled connection, within `limit`.
+pub async fn query<T: redis::FromRedisValue>(
+    pool: &RedisPool,
+    limit: Duration,
+    cmd: &redis::Cmd,
+) -> Result<T, RedisError> {
+    timed(limit, async {
+        let mut conn = pool.get().await?;
+        Ok(cmd.query_async(&mut *conn).await?)
+    })
+    .await
+}
+
 /// Builds key names under the configured prefix.
 #[derive(Clone, Debug)]
 pub struct Keys {

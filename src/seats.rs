@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::session::timed;
+use crate::redis::timed;
 use crate::redis::{Keys, RedisError, RedisPool};
 
 /// Take (or renew) a seat: KEYS = [feature set, tenant set, seat info]; ARGV = [now ms,

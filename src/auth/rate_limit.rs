@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::auth::session::timed;
+use crate::redis::timed;
 use crate::redis::{Keys, RedisError, RedisPool};
 
 /// Limits and their window.

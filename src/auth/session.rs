@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Role, TenantId, UserId};
-use crate::redis::{Keys, RedisError, RedisPool};
+use crate::redis::{timed, Keys, RedisError, RedisPool};
 
 /// What Redis keeps about one login.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -122,14 +122,6 @@ impl SessionStore {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
-}
-
-/// Runs a Redis future with a deadline, so a Redis that accepts but never answers fails fast.
-pub async fn timed<T>(
-    limit: Duration,
-    fut: impl std::future::Future<Output = Result<T, RedisError>>,
-) -> Result<T, RedisError> {
-    tokio::time::timeout(limit, fut).await.map_err(|_| RedisError::Pool("timed out".into()))?
 }
 
 /// 128 random bits, hex.

@@ -88,24 +88,18 @@ pub fn parse_answer(body: &str) -> Option<(f64, Option<String>)> {
 
 /// Asks the provider; the reason in operator's words on failure (never a credential).
 async fn ask(state: &AppState, account: &str) -> Result<(f64, Option<String>), String> {
-    use base64::Engine as _;
     let cfg = &state.config.balance;
     let url = cfg.url.as_deref().ok_or("no balance URL is configured (TRUNK_BALANCE_URL)")?;
     let client = state.outbound.client(cfg.timeout, None);
     let mut req = client.post(url);
     if let (Some(user), Some(pw)) = (&cfg.username, &cfg.password) {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", pw.expose()));
-        req = req.insert_header(("Authorization", format!("Basic {token}")));
+        req = req.basic_auth(user, pw.expose());
     }
-    let mut res = req
+    let res = req
         .send_form(&[("account", account), ("BALANCE", "BALANCE")])
         .await
         .map_err(|e| crate::outbound::describe(&e))?;
-    let status = res.status().as_u16();
-    let body = res.body().limit(64 * 1024).await.map_err(|e| format!("reading the provider's answer: {e}"))?;
-    if status != 200 {
-        return Err(format!("the provider answered {status}"));
-    }
+    let body = crate::outbound::answer(res, 64 * 1024).await?;
     parse_answer(&String::from_utf8_lossy(&body)).ok_or_else(|| "the provider's answer holds no balance".to_string())
 }
 

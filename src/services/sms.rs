@@ -119,14 +119,15 @@ fn config_key(state: &AppState, tenant: TenantId) -> String {
     state.sessions.keys().key("sms_config", &tenant.0.to_string())
 }
 
-async fn redis_get(state: &AppState, key: &str) -> ServiceResult<Option<String>> {
-    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
-    redis::cmd("GET").arg(key).query_async(&mut *conn).await.map_err(|_| ServiceError::Unavailable("redis"))
+/// One Redis command within `REDIS_TIMEOUT` (Redis down or hanging is a 503).
+async fn redis_run<T: redis::FromRedisValue>(state: &AppState, cmd: &redis::Cmd) -> ServiceResult<T> {
+    Ok(crate::redis::query(&state.redis, state.config.redis_timeout, cmd).await?)
 }
 
 /// The provider for a tenant: its override when set, else the environment.
 pub async fn provider(state: &AppState, tenant: TenantId) -> ServiceResult<Provider> {
-    if let Some(raw) = redis_get(state, &config_key(state, tenant)).await? {
+    let stored: Option<String> = redis_run(state, redis::cmd("GET").arg(config_key(state, tenant))).await?;
+    if let Some(raw) = stored {
         let s: Stored = serde_json::from_str(&raw).map_err(|e| ServiceError::internal("sms override", e))?;
         let open = |v: Option<String>| -> ServiceResult<Option<String>> {
             v.map(|sealed| {
@@ -263,26 +264,14 @@ pub async fn put_config(
         restricted: state.config.is_production() && !caller.role.at_least(Role::Superadmin),
     };
     let text = serde_json::to_string(&stored).map_err(|e| ServiceError::internal("sms override", e))?;
-    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
-    let () = redis::cmd("SET")
-        .arg(config_key(state, tenant))
-        .arg(text)
-        .query_async(&mut *conn)
-        .await
-        .map_err(|_| ServiceError::Unavailable("redis"))?;
-    drop(conn);
+    let () = redis_run(state, redis::cmd("SET").arg(config_key(state, tenant)).arg(text)).await?;
     tracing::info!(tenant.id = tenant.0, "SMS provider override set");
     get_config(state, caller, tenant).await
 }
 
 pub async fn delete_config(state: &AppState, caller: &Caller, tenant: TenantId) -> ServiceResult<()> {
     require(caller, Role::Admin)?;
-    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
-    let () = redis::cmd("DEL")
-        .arg(config_key(state, tenant))
-        .query_async(&mut *conn)
-        .await
-        .map_err(|_| ServiceError::Unavailable("redis"))?;
+    let () = redis_run(state, redis::cmd("DEL").arg(config_key(state, tenant))).await?;
     Ok(())
 }
 
@@ -325,17 +314,9 @@ fn push(state: &AppState, tenant: TenantId, m: &MessageView) {
 async fn rate_limit(state: &AppState, tenant: TenantId) -> ServiceResult<()> {
     let minute = chrono::Utc::now().timestamp() / 60;
     let key = state.sessions.keys().key("sms_rate", &format!("{}:{minute}", tenant.0));
-    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
-    let (count, _): (u32, bool) = redis::pipe()
-        .atomic()
-        .cmd("INCR")
-        .arg(&key)
-        .cmd("EXPIRE")
-        .arg(&key)
-        .arg(120)
-        .query_async(&mut *conn)
-        .await
-        .map_err(|_| ServiceError::Unavailable("redis"))?;
+    // The count and its expiry together (the key outlives its minute a little).
+    const COUNT: &str = "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 120) return n";
+    let count: u32 = redis_run(state, redis::cmd("EVAL").arg(COUNT).arg(1).arg(&key)).await?;
     if count > state.config.sms.rate_limit {
         let wait = 60 - (chrono::Utc::now().timestamp() % 60);
         return Err(ServiceError::RateLimited {
@@ -365,19 +346,6 @@ fn provider_id(v: &serde_json::Value) -> Option<String> {
     })
 }
 
-fn auth_header(p: &Provider) -> Option<String> {
-    use base64::Engine as _;
-    if let Some(h) = &p.auth_header {
-        return Some(h.clone());
-    }
-    match (&p.username, &p.password) {
-        (Some(u), Some(pw)) => {
-            Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{pw}"))))
-        }
-        _ => None,
-    }
-}
-
 /// The HTTP client for a provider: its override IP, or public addresses only when a tenant
 /// admin set it in production.
 fn provider_client(state: &AppState, p: &Provider) -> awc::Client {
@@ -387,20 +355,28 @@ fn provider_client(state: &AppState, p: &Provider) -> awc::Client {
     }
 }
 
+/// A request to the provider at `{base}{path}` with its credentials (a ready header wins
+/// over Basic auth).
+fn provider_request(
+    state: &AppState,
+    p: &Provider,
+    method: awc::http::Method,
+    path: &str,
+) -> Result<awc::ClientRequest, String> {
+    let base = p.base_url.as_deref().ok_or("no SMS provider is configured")?;
+    let req = provider_client(state, p).request(method, format!("{base}{path}"));
+    Ok(match (&p.auth_header, &p.username, &p.password) {
+        (Some(h), _, _) => req.insert_header(("Authorization", h.clone())),
+        (None, Some(user), Some(password)) => req.basic_auth(user, password),
+        _ => req,
+    })
+}
+
 /// Calls the provider; `Ok(provider id)` or the reason in operator's words.
 async fn provider_send(state: &AppState, p: &Provider, body: serde_json::Value) -> Result<String, String> {
-    let base = p.base_url.as_deref().ok_or("no SMS provider is configured")?;
-    let client = provider_client(state, p);
-    let mut req = client.post(format!("{base}/send"));
-    if let Some(h) = auth_header(p) {
-        req = req.insert_header(("Authorization", h));
-    }
-    let mut res = req.send_json(&body).await.map_err(|e| crate::outbound::describe(&e))?;
-    let status = res.status().as_u16();
-    let bytes = res.body().limit(64 * 1024).await.map_err(|e| format!("reading the provider's answer: {e}"))?;
-    if !(200..300).contains(&status) {
-        return Err(format!("the provider answered {status}"));
-    }
+    let req = provider_request(state, p, awc::http::Method::POST, "/send")?;
+    let res = req.send_json(&body).await.map_err(|e| crate::outbound::describe(&e))?;
+    let bytes = crate::outbound::answer(res, 64 * 1024).await?;
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|_| "the provider's answer is not JSON".to_string())?;
     provider_id(&v).ok_or_else(|| "the provider's answer holds no message id".to_string())
@@ -561,21 +537,12 @@ async fn hold_early_report(state: &AppState, tenant: TenantId, provider_id: &str
     if provider_id.len() > PROVIDER_ID_MAX || word.len() > 32 {
         return Ok(());
     }
-    let mut conn = state.redis.get().await.map_err(|_| ServiceError::Unavailable("redis"))?;
-    let () = redis::cmd("SET")
-        .arg(early_key(state, tenant, provider_id))
-        .arg(word)
-        .arg("EX")
-        .arg(EARLY_REPORT_SECS)
-        .query_async(&mut *conn)
-        .await
-        .map_err(|_| ServiceError::Unavailable("redis"))?;
-    Ok(())
+    let key = early_key(state, tenant, provider_id);
+    redis_run(state, redis::cmd("SET").arg(key).arg(word).arg("EX").arg(EARLY_REPORT_SECS)).await
 }
 
 async fn take_early_report(state: &AppState, tenant: TenantId, provider_id: &str) -> Option<String> {
-    let mut conn = state.redis.get().await.ok()?;
-    redis::cmd("GETDEL").arg(early_key(state, tenant, provider_id)).query_async(&mut *conn).await.ok()?
+    redis_run(state, redis::cmd("GETDEL").arg(early_key(state, tenant, provider_id))).await.ok()?
 }
 
 /// Status ranks: a report moves a message forward only.
@@ -750,22 +717,9 @@ pub struct SmsBalance {
 pub async fn balance(state: &AppState, caller: &Caller) -> ServiceResult<SmsBalance> {
     require(caller, Role::Admin)?;
     let p = provider(state, caller.tenant).await?;
-    let base = p.base_url.clone().ok_or_else(|| ServiceError::Upstream("no SMS provider is configured".into()))?;
-    let client = provider_client(state, &p);
-    let mut req = client.get(format!("{base}/balance"));
-    if let Some(h) = auth_header(&p) {
-        req = req.insert_header(("Authorization", h));
-    }
-    let mut res = req.send().await.map_err(|e| ServiceError::Upstream(crate::outbound::describe(&e)))?;
-    let status = res.status().as_u16();
-    let body = res
-        .body()
-        .limit(64 * 1024)
-        .await
-        .map_err(|e| ServiceError::Upstream(format!("reading the provider's answer: {e}")))?;
-    if status != 200 {
-        return Err(ServiceError::Upstream(format!("the provider answered {status}")));
-    }
+    let req = provider_request(state, &p, awc::http::Method::GET, "/balance").map_err(ServiceError::Upstream)?;
+    let res = req.send().await.map_err(|e| ServiceError::Upstream(crate::outbound::describe(&e)))?;
+    let body = crate::outbound::answer(res, 64 * 1024).await.map_err(ServiceError::Upstream)?;
     let (amount, currency) = crate::services::balance::parse_answer(&String::from_utf8_lossy(&body))
         .ok_or_else(|| ServiceError::Upstream("the provider's answer holds no balance".into()))?;
     Ok(SmsBalance { amount, currency })
