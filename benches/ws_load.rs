@@ -109,7 +109,11 @@ fn env_for(db_url: &str, port: u16, prefix: &str) -> HashMap<String, String> {
 
 /// utime + stime of a process, seconds.
 fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_of(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// utime + stime from a `/proc/.../stat` line, seconds.
+fn cpu_of(stat: &str) -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // After the ')' the state is field 0; utime and stime are fields 11 and 12 (clock ticks of 1/100 s).
@@ -123,6 +127,51 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// utime + stime of the calling thread, seconds.
+fn thread_cpu_secs() -> f64 {
+    cpu_of(&std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default())
+}
+
+/// The floor under "server CPU per delivered message" on this machine: one plain `write()` of
+/// a `frame_bytes` frame to each of `clients` loopback TCP sockets (readers waiting in epoll,
+/// as the WebSocket clients are), from a thread doing nothing else, once per `interval` as
+/// the wallboard is pushed. Returns the writer's CPU per write, in microseconds.
+async fn loopback_floor(clients: usize, frame_bytes: usize, interval: Duration) -> f64 {
+    use std::io::Write;
+    use tokio::io::AsyncReadExt;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (mut writers, mut readers) = (Vec::with_capacity(clients), Vec::with_capacity(clients));
+    for _ in 0..clients {
+        let Ok(mut reader) = tokio::net::TcpStream::connect(addr).await else { break };
+        let Ok((writer, _)) = listener.accept() else { break };
+        let _ = writer.set_nodelay(true);
+        writers.push(writer);
+        readers.push(actix_web::rt::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            while matches!(reader.read(&mut buf).await, Ok(n) if n > 0) {}
+        }));
+    }
+    let frame = vec![b'x'; frame_bytes.max(1)];
+    let rounds = 100;
+    let per_write = actix_web::rt::task::spawn_blocking(move || {
+        let start = thread_cpu_secs();
+        for _ in 0..rounds {
+            for w in &mut writers {
+                let _ = w.write_all(&frame);
+            }
+            std::thread::sleep(interval);
+        }
+        (thread_cpu_secs() - start) * 1e6 / (rounds * writers.len().max(1)) as f64
+    })
+    .await
+    .unwrap_or(0.0);
+    for r in readers {
+        r.abort();
+    }
+    per_write
 }
 
 async fn metric(port: u16, name: &str) -> f64 {
@@ -281,6 +330,7 @@ async fn run() {
 
     // 1,000 wallboard clients.
     let received = Arc::new(AtomicU64::new(0));
+    let received_bytes = Arc::new(AtomicU64::new(0));
     let probes = Arc::new(Probes { current: Mutex::new(None), samples: Mutex::new(Vec::new()) });
     let probe_key = format!("\"id\":{probe_id},");
     let mut tasks = Vec::new();
@@ -288,12 +338,14 @@ async fn run() {
         let Some(mut framed) = open(port, &token).await else { panic!("a client could not connect") };
         let _ =
             framed.send(ws::Message::Text(json!({"op": "subscribe", "topic": "wallboard"}).to_string().into())).await;
-        let (received, probes, key) = (received.clone(), probes.clone(), probe_key.clone());
+        let (received, received_bytes, probes, key) =
+            (received.clone(), received_bytes.clone(), probes.clone(), probe_key.clone());
         tasks.push(actix_web::rt::spawn(async move {
             let mut seen_probe = 0u64;
             while let Some(Ok(frame)) = framed.next().await {
                 if let ws::Frame::Text(b) = frame {
                     received.fetch_add(1, Ordering::Relaxed);
+                    received_bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
                     let text = String::from_utf8_lossy(&b);
                     if let Some(at) = text.find(&key) {
                         let tail = &text[at..text.len().min(at + 400)];
@@ -367,6 +419,11 @@ async fn run() {
     for t in tasks {
         t.abort();
     }
+    let frame_bytes = received_bytes.load(Ordering::Relaxed) / received.load(Ordering::Relaxed).max(1);
+    let floor = loopback_floor(clients, frame_bytes as usize, Duration::from_millis(20)).await;
+    println!(
+        "  floor: a bare write() of a {frame_bytes}-byte frame to each of {clients} loopback sockets costs {floor:.2} us of CPU here"
+    );
 
     // Idle agent sessions.
     actix_web::rt::time::sleep(Duration::from_secs(2)).await;

@@ -133,6 +133,19 @@ pub struct Call {
     pub answered_ms: Option<Millis>,
     pub queue_joined_ms: Option<Millis>,
     pub channels: BTreeSet<String>,
+    /// Queue members ringing for this call now: one at a time with most strategies, every
+    /// free member at once with `ringall`. `agent` above is the latest of them.
+    pub rings: Vec<RingLeg>,
+}
+
+/// One member app_queue is ringing for a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingLeg {
+    pub queue: String,
+    pub interface: String,
+    pub agent: Option<AgentId>,
+    /// Uniqueid of the channel the queue dialed (what `DialEnd`'s Dest names).
+    pub channel: Option<String>,
 }
 
 impl Call {
@@ -150,6 +163,7 @@ impl Call {
             answered_ms: None,
             queue_joined_ms: None,
             channels: BTreeSet::new(),
+            rings: Vec::new(),
         }
     }
 
@@ -158,6 +172,33 @@ impl Call {
         self.agent = None;
         self.agent_interface = None;
         self.agent_channel = None;
+    }
+
+    /// Takes the ringing legs out, all of them or all but the member on `keep`.
+    pub fn take_rings(&mut self, keep: Option<&str>) -> Vec<RingLeg> {
+        let (kept, gone) = std::mem::take(&mut self.rings)
+            .into_iter()
+            .partition(|r| keep.is_some_and(|k| r.interface.eq_ignore_ascii_case(k)));
+        self.rings = kept;
+        gone
+    }
+
+    /// Shows the latest member still ringing as the call's agent; false when none rings.
+    pub fn show_ringing(&mut self) -> bool {
+        let Some(leg) = self.rings.last().cloned() else { return false };
+        self.state = CallState::Ringing;
+        self.agent = leg.agent;
+        self.agent_interface = Some(leg.interface);
+        self.agent_channel = leg.channel;
+        true
+    }
+
+    /// After a leg stopped ringing: the call shows another member still ringing, or waits.
+    pub fn ring_ended(&mut self) {
+        if !self.show_ringing() {
+            self.clear_agent();
+            self.state = CallState::Waiting;
+        }
     }
 }
 

@@ -312,11 +312,11 @@ impl QueueState {
                 false
             }
             QueueFact::Members { params, members } => {
-                self.replace_members(params, members);
+                self.replace_members(params, members, true);
                 false
             }
             QueueFact::Resync { params, members, waiting } => {
-                self.replace_members(params, members);
+                self.replace_members(params, members, false);
                 // Callers who joined while Mayday was not looking are offered today; after a
                 // restart with today's counters restored, they were counted already.
                 let mut counted = false;
@@ -338,19 +338,24 @@ impl QueueState {
         }
     }
 
-    /// What Asterisk lists now; a member still ringing keeps showing it.
-    fn replace_members(&mut self, params: Option<QueueParamsInfo>, members: Vec<MemberInfo>) {
+    /// What Asterisk lists now. With `keep_ringing` (the link stayed up, so the ring's end
+    /// will be heard) a member ringing keeps showing it: its status may not say so (a Local
+    /// member stays Not in use while its `;2` half rings). After a resync none rings until
+    /// the tenant says which do.
+    fn replace_members(&mut self, params: Option<QueueParamsInfo>, members: Vec<MemberInfo>, keep_ringing: bool) {
         if let Some(p) = params {
             self.params = p;
             self.params_seen = true;
         }
-        let ringing: Vec<String> =
-            self.members.iter().filter(|m| m.ringing).map(|m| m.info.interface.clone()).collect();
+        let ringing: Vec<String> = if keep_ringing {
+            self.members.iter().filter(|m| m.ringing).map(|m| m.info.interface.clone()).collect()
+        } else {
+            Vec::new()
+        };
         self.members = members
             .into_iter()
             .map(|info| {
-                let ringing = ringing.iter().any(|r| r.eq_ignore_ascii_case(&info.interface))
-                    && info.status == DeviceState::Ringing;
+                let ringing = ringing.iter().any(|r| r.eq_ignore_ascii_case(&info.interface));
                 Member::new(info, ringing)
             })
             .collect();

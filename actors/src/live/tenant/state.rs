@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::super::calls::{Call, CallRegistry, CallState, Channel};
+use super::super::calls::{Call, CallRegistry, CallState, Channel, RingLeg};
 use super::super::facts::{
     AgentCall, AgentFact, CallKind, DeviceState, MemberInfo, Membership, QueueFact, QueueParamsInfo, WaitingCaller,
 };
@@ -271,10 +271,11 @@ impl TenantState {
                 }
                 false
             }
-            TypedEvent::BlindTransfer(t) => {
+            // A refused or failed transfer (Result Fail, Invalid, Not Permitted) changes nothing.
+            TypedEvent::BlindTransfer(t) if t.result.eq_ignore_ascii_case("Success") => {
                 self.on_blind_transfer(t.transferer.as_ref(), t.transferee.as_ref(), now, out)
             }
-            TypedEvent::AttendedTransfer(t) => {
+            TypedEvent::AttendedTransfer(t) if t.result.eq_ignore_ascii_case("Success") => {
                 self.on_blind_transfer(t.orig_transferer.as_ref(), t.transferee.as_ref(), now, out)
             }
             TypedEvent::QueueCallerJoin(e) => {
@@ -312,16 +313,8 @@ impl TenantState {
                 let mut joined = None;
                 if let Some(call) = self.call_mut(&uid) {
                     joined = call.queue_joined_ms;
-                    if let (CallState::Ringing, Some(agent), Some(iface)) =
-                        (call.state, call.agent, call.agent_interface.clone())
-                    {
-                        let linkedid = call.linkedid.clone();
-                        out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
-                        out.push(Effect::Queue(
-                            e.queue.to_string(),
-                            QueueFact::MemberRinging { interface: iface, ringing: false },
-                        ));
-                    }
+                    let legs = call.take_rings(None);
+                    rings_ended(&call.linkedid, legs, out);
                     call.clear_agent();
                     call.state = CallState::AfterQueue;
                 }
@@ -410,6 +403,10 @@ impl TenantState {
 
     /// The call is over for its agent: ringing stops, or the conversation ends.
     fn end_agent_side(&mut self, call: &Call, _now: Millis, out: &mut Vec<Effect>) {
+        if call.kind == CallKind::Queue && call.state == CallState::Ringing {
+            rings_ended(&call.linkedid, call.rings.clone(), out);
+            return;
+        }
         let Some(agent) = call.agent else { return };
         let linkedid = call.linkedid.clone();
         match call.state {
@@ -478,10 +475,26 @@ impl TenantState {
         let Some(caller) = d.caller.as_ref().map(|c| c.uniqueid.to_string()) else { return false };
         let party = call_party(&self.calls, &caller);
         let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
+        let answered = d.dial_status.is_some_and(|s| s.eq_ignore_ascii_case("ANSWER"));
         if call.kind == CallKind::Queue {
-            return false;
+            // A member's ring ends without AgentRingNoAnswer when another member answered
+            // (ringall) or the caller gave up: DialEnd CANCEL is all Asterisk says.
+            let Some(i) = call.rings.iter().position(|r| r.channel.as_deref() == Some(d.dest.uniqueid)) else {
+                return false;
+            };
+            if answered {
+                return false;
+            }
+            let leg = call.rings.remove(i);
+            if call.state == CallState::Ringing
+                && call.agent_interface.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&leg.interface))
+            {
+                call.ring_ended();
+            }
+            rings_ended(&call.linkedid, vec![leg], out);
+            return true;
         }
-        if d.dial_status.is_some_and(|s| s.eq_ignore_ascii_case("ANSWER")) {
+        if answered {
             call.state = CallState::Talking;
             call.answered_ms.get_or_insert(now);
             if let (CallKind::Direct, Some(agent)) = (call.kind, call.agent) {
@@ -556,10 +569,14 @@ impl TenantState {
         let Some(call) = self.calls.call_of_channel_mut(caller) else { return false };
         call.kind = CallKind::Queue;
         call.queue = Some(e.queue.to_string());
-        call.state = CallState::Ringing;
-        call.agent = agent;
-        call.agent_interface = Some(e.interface.to_string());
-        call.agent_channel = member.map(str::to_string);
+        call.rings.retain(|r| !r.interface.eq_ignore_ascii_case(e.interface));
+        call.rings.push(RingLeg {
+            queue: e.queue.to_string(),
+            interface: e.interface.to_string(),
+            agent,
+            channel: member.map(str::to_string),
+        });
+        call.show_ringing();
         if let Some(agent) = agent {
             let c = Self::agent_call(call, party, now);
             out.push(Effect::Agent(agent, AgentFact::Ringing(c)));
@@ -577,11 +594,11 @@ impl TenantState {
         let mut linkedid = e.caller.as_ref().map(|c| c.linkedid.to_string()).unwrap_or_default();
         if let Some(call) = self.calls.call_of_channel_mut(&caller) {
             linkedid = call.linkedid.clone();
+            call.rings.retain(|r| !r.interface.eq_ignore_ascii_case(e.interface));
             if call.state == CallState::Ringing
                 && call.agent_interface.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(e.interface))
             {
-                call.clear_agent();
-                call.state = CallState::Waiting;
+                call.ring_ended();
             }
         }
         if let Some(agent) = agent {
@@ -602,6 +619,10 @@ impl TenantState {
         let uniqueid = e.caller.as_ref().map(|c| c.uniqueid.to_string()).unwrap_or_default();
         let mut joined = None;
         if let Some(call) = caller.and_then(|c| self.calls.call_of_channel_mut(c)) {
+            // The members rung with this one (ringall) stop ringing.
+            let others = call.take_rings(Some(e.interface));
+            rings_ended(&call.linkedid, others, out);
+            call.rings.clear();
             call.kind = CallKind::Queue;
             call.queue = Some(e.queue.to_string());
             call.state = CallState::Talking;
@@ -628,6 +649,18 @@ impl TenantState {
     }
 
     fn on_agent_complete(&mut self, e: &AgentEvent<'_>, out: &mut Vec<Effect>) -> bool {
+        // The conversation is over; the caller goes on in the dialplan (or hangs up).
+        let mut changed = false;
+        if let Some(call) = e.caller.as_ref().and_then(|c| self.calls.call_of_channel_mut(c.uniqueid)) {
+            if call.kind == CallKind::Queue
+                && call.state == CallState::Talking
+                && call.agent_interface.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(e.interface))
+            {
+                call.clear_agent();
+                call.state = CallState::AfterQueue;
+                changed = true;
+            }
+        }
         let agent = self.resolve_member(e.queue, e.interface);
         let wrapup = self.wrapup_for(e.queue, e.interface);
         // AgentComplete may come after the hangups it names, even without a channel block
@@ -655,7 +688,7 @@ impl TenantState {
                 wrapup_secs: wrapup,
             },
         ));
-        false
+        changed
     }
 
     // ---- resync -----------------------------------------------------------------------
@@ -765,6 +798,16 @@ impl TenantState {
             ));
         }
 
+        // Members ringing now (a Resync alone shows none ringing).
+        for call in self.calls.calls.values() {
+            for leg in &call.rings {
+                out.push(Effect::Queue(
+                    leg.queue.clone(),
+                    QueueFact::MemberRinging { interface: leg.interface.clone(), ringing: true },
+                ));
+            }
+        }
+
         // Agents.
         self.devices = snap
             .devices
@@ -843,7 +886,8 @@ impl TenantState {
             device.as_ref().and_then(|d| self.devices.get(&d.to_ascii_lowercase()).copied()).or(member_status);
         let mut ringing = None;
         let mut call = None;
-        for c in self.calls.calls.values().filter(|c| c.agent == Some(agent)) {
+        let involved = |c: &&Call| c.agent == Some(agent) || c.rings.iter().any(|r| r.agent == Some(agent));
+        for c in self.calls.calls.values().filter(involved) {
             let party = if c.kind == CallKind::Outbound { None } else { call_party(&self.calls, &c.caller) };
             let since = c.answered_ms.unwrap_or(c.started_ms);
             let ac = Self::agent_call(c, party, since);
@@ -869,23 +913,35 @@ impl TenantState {
         let Some(call) = self.calls.calls.get(linkedid).cloned() else { return };
         let known = old.calls.get(linkedid);
         let caller = self.calls.channels.get(&call.caller).cloned();
+        // The channel in the queue is the caller's own, or for a Local caller its `;2` half
+        // (which runs Queue() while the `;1` half holds the Linkedid).
+        let channels = || std::iter::once(&call.caller).chain(call.channels.iter().filter(|u| **u != call.caller));
+        let runs_queue = |u: &&String| app_of.get(*u).is_some_and(|(a, _)| a.eq_ignore_ascii_case("Queue"));
+        let queue_side = channels()
+            .find(|u| entry_of.contains_key(*u))
+            .or_else(|| channels().find(runs_queue))
+            .unwrap_or(&call.caller)
+            .clone();
         let others: Vec<Channel> = call
             .channels
             .iter()
-            .filter(|u| **u != call.caller)
+            .filter(|u| **u != call.caller && **u != queue_side)
             .filter_map(|u| self.calls.channels.get(u).cloned())
             .collect();
         let bridged = self.calls.is_bridged(&call);
-        let partner = caller
-            .as_ref()
+        let partner = self
+            .calls
+            .channels
+            .get(&queue_side)
             .and_then(|c| c.bridge.clone())
             .and_then(|b| others.iter().find(|o| o.bridge.as_deref() == Some(b.as_str())).cloned());
-        let (app, app_data) = app_of.get(&call.caller).cloned().unwrap_or_default();
+        let (app, app_data) = app_of.get(&queue_side).cloned().unwrap_or_default();
         let mut next = call.clone();
         next.started_ms = known.map(|k| k.started_ms).unwrap_or(caller.as_ref().map(|c| c.created_ms).unwrap_or(now));
         next.answered_ms = known.and_then(|k| k.answered_ms);
         next.queue_joined_ms = known.and_then(|k| k.queue_joined_ms);
         next.clear_agent();
+        next.rings.clear();
 
         let member_of = |queue: &str, ch: &Channel| -> Option<MemberInfo> {
             let dev = ch.device.to_ascii_lowercase();
@@ -898,21 +954,30 @@ impl TenantState {
                 })
                 .cloned()
         };
-        if let Some((queue, joined)) = entry_of.get(&call.caller) {
+        if let Some((queue, joined)) = entry_of.get(&queue_side) {
             next.kind = CallKind::Queue;
             next.queue = Some(queue.clone());
             next.queue_joined_ms = Some(next.queue_joined_ms.unwrap_or(*joined));
             next.state = CallState::Waiting;
-            let ringing = others.iter().find_map(|o| {
-                let m = member_of(queue, o)?;
-                Some((o.uniqueid.clone(), m))
-            });
-            if let Some((uid, m)) = ringing {
-                next.state = CallState::Ringing;
-                next.agent = m.agent;
-                next.agent_interface = Some(m.interface.clone());
-                next.agent_channel = Some(self.first_leg(&call, &uid));
+            // Every member channel of a waiting call is ringing (ringall rings several). A
+            // Local member shows as two halves and the phone its `;2` dials: the leg is the
+            // channel named after the member's interface, its `;1` half when there is one.
+            for o in &others {
+                let Some(m) = member_of(queue, o) else { continue };
+                let exact = o.device.eq_ignore_ascii_case(m.interface.trim_end_matches("/n"));
+                let leg = RingLeg {
+                    queue: queue.clone(),
+                    interface: m.interface.clone(),
+                    agent: m.agent,
+                    channel: Some(self.first_leg(&call, &o.uniqueid)),
+                };
+                match next.rings.iter_mut().find(|r| r.interface.eq_ignore_ascii_case(&m.interface)) {
+                    Some(r) if exact => *r = leg,
+                    Some(_) => {}
+                    None => next.rings.push(leg),
+                }
             }
+            next.show_ringing();
         } else if app.eq_ignore_ascii_case("Queue") && bridged {
             let queue = app_data.split(',').next().unwrap_or_default().to_string();
             next.kind = CallKind::Queue;
@@ -971,6 +1036,16 @@ impl TenantState {
             }
         }
         uid.to_string()
+    }
+}
+
+/// Those legs stopped ringing: their agents and queue members are told.
+fn rings_ended(linkedid: &str, legs: Vec<RingLeg>, out: &mut Vec<Effect>) {
+    for leg in legs {
+        if let Some(agent) = leg.agent {
+            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid: linkedid.to_string() }));
+        }
+        out.push(Effect::Queue(leg.queue, QueueFact::MemberRinging { interface: leg.interface, ringing: false }));
     }
 }
 
@@ -1077,6 +1152,211 @@ mod tests {
             other => panic!("expected a resync fact, got {other:?}"),
         }
         assert_eq!(s.interfaces_of(AgentId(7)), ["PJSIP/acme-1001"]);
+    }
+
+    /// A channel block: `prefix` "" for the caller, "Dest" for the member leg.
+    fn block(prefix: &str, name: &str, uid: &str, linkedid: &str) -> Vec<(String, String)> {
+        [("Channel", name), ("Uniqueid", uid), ("Linkedid", linkedid), ("CallerIDNum", "5550100")]
+            .into_iter()
+            .map(|(k, v)| (format!("{prefix}{k}"), v.to_string()))
+            .collect()
+    }
+
+    fn event(name: &str, fields: &[(&str, &str)], blocks: &[Vec<(String, String)>]) -> Message {
+        let mut pairs: Vec<(String, String)> = vec![("Event".into(), name.into())];
+        pairs.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        for b in blocks {
+            pairs.extend(b.iter().cloned());
+        }
+        Message::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    fn rings_ended_for(out: &[Effect]) -> Vec<(u64, String)> {
+        let mut ended: Vec<(u64, String)> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Agent(a, AgentFact::RingEnded { .. }) => Some((a.0, String::new())),
+                Effect::Queue(_, QueueFact::MemberRinging { interface, ringing: false }) => {
+                    Some((0, interface.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        ended.sort();
+        ended
+    }
+
+    /// A trunk caller in `acme-sales` with members 1001 and 1002 both ringing (ringall).
+    fn ringall() -> (TenantState, Vec<Effect>) {
+        let mut s = TenantState::new(spec(&[(1, "1001"), (2, "1002")]));
+        let mut out = Vec::new();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        s.apply(&event("Newchannel", &[], &[caller.clone()]), 0, &mut out);
+        s.apply(&event("QueueCallerJoin", &[("Queue", "acme-sales")], &[caller.clone()]), 0, &mut out);
+        for (ext, uid) in [("1001", "9.2"), ("1002", "9.3")] {
+            let dest = block("Dest", &format!("PJSIP/acme-{ext}-0000000{uid}"), uid, "9.1");
+            let leg = block("", &format!("PJSIP/acme-{ext}-0000000{uid}"), uid, "9.1");
+            s.apply(&event("Newchannel", &[], &[leg]), 0, &mut out);
+            let iface = format!("PJSIP/acme-{ext}");
+            let fields = [("Queue", "acme-sales"), ("Interface", iface.as_str()), ("MemberName", ext)];
+            s.apply(&event("AgentCalled", &fields, &[caller.clone(), dest]), 0, &mut out);
+        }
+        (s, out)
+    }
+
+    #[test]
+    fn with_ringall_the_members_who_did_not_answer_stop_ringing_when_one_answers() {
+        let (mut s, mut out) = ringall();
+        let ringing = out.iter().filter(|e| matches!(e, Effect::Agent(_, AgentFact::Ringing(_)))).count();
+        assert_eq!(ringing, 2, "both agents ring");
+        out.clear();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("HoldTime", "3")];
+        s.apply(&event("AgentConnect", &fields, &[caller.clone(), dest.clone()]), 0, &mut out);
+        assert_eq!(rings_ended_for(&out), [(0, "PJSIP/acme-1001".to_string()), (1, String::new())]);
+        let call = &s.calls.calls["9.1"];
+        assert_eq!((call.state, call.agent), (CallState::Talking, Some(AgentId(2))));
+        assert!(call.rings.is_empty());
+        // Asterisk's DialEnd CANCEL for 1001's leg afterwards changes nothing more.
+        out.clear();
+        let cancelled = block("Dest", "PJSIP/acme-1001-00000009.2", "9.2", "9.1");
+        s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller.clone(), cancelled]), 0, &mut out);
+        assert!(rings_ended_for(&out).is_empty());
+        // The agent hangs up: the call is over for the agent, the caller goes on.
+        let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("TalkTime", "30")];
+        assert!(s.apply(&event("AgentComplete", &fields, &[caller, dest]), 0, &mut out));
+        let call = &s.calls.calls["9.1"];
+        assert_eq!((call.state, call.agent), (CallState::AfterQueue, None));
+    }
+
+    #[test]
+    fn with_ringall_a_caller_who_gives_up_stops_every_ring() {
+        let (mut s, mut out) = ringall();
+        out.clear();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        s.apply(&event("QueueCallerAbandon", &[("Queue", "acme-sales"), ("HoldTime", "4")], &[caller]), 0, &mut out);
+        assert_eq!(
+            rings_ended_for(&out),
+            [
+                (0, "PJSIP/acme-1001".to_string()),
+                (0, "PJSIP/acme-1002".to_string()),
+                (1, String::new()),
+                (2, String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_leg_stops_ringing_and_the_call_shows_the_member_still_ringing() {
+        let (mut s, mut out) = ringall();
+        out.clear();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        assert!(s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller, dest]), 0, &mut out));
+        assert_eq!(rings_ended_for(&out), [(0, "PJSIP/acme-1002".to_string()), (2, String::new())]);
+        let call = &s.calls.calls["9.1"];
+        assert_eq!((call.state, call.agent), (CallState::Ringing, Some(AgentId(1))));
+    }
+
+    #[test]
+    fn a_failed_transfer_leaves_the_call_as_it_was() {
+        let (mut s, mut out) = ringall();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002")];
+        s.apply(&event("AgentConnect", &fields, &[caller.clone(), dest]), 0, &mut out);
+        let transferer = block("Transferer", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        let transferee = block("Transferee", "PJSIP/trunk-00000001", "9.1", "9.1");
+        let fields = [("Result", "Fail"), ("IsExternal", "Yes"), ("Context", "x"), ("Extension", "1")];
+        assert!(!s.apply(&event("BlindTransfer", &fields, &[transferer, transferee]), 0, &mut out));
+        assert_eq!(s.calls.calls["9.1"].agent, Some(AgentId(2)));
+    }
+
+    #[test]
+    fn a_resync_finds_a_local_caller_in_its_queue_through_its_second_half() {
+        // Local/5550100@incoming: `;1` holds the Linkedid, `;2` runs Queue(); member 1001 is a
+        // Local member whose `;2` rings the phone; 1002 is a phone ringing too (ringall).
+        let item = |name: &str, uid: &str, app: &str, data: &str, bridge: &str| {
+            msg(&[
+                ("Event", "CoreShowChannel"),
+                ("Channel", name),
+                ("Uniqueid", uid),
+                ("Linkedid", "7.1"),
+                ("Application", app),
+                ("ApplicationData", data),
+                ("Duration", "00:00:05"),
+                ("BridgeId", bridge),
+            ])
+        };
+        let member = |iface: &str, state_iface: &str| {
+            msg(&[
+                ("Event", "QueueMember"),
+                ("Queue", "acme-sales"),
+                ("Name", "x"),
+                ("Location", iface),
+                ("StateInterface", state_iface),
+                ("Status", "1"),
+                ("Paused", "0"),
+            ])
+        };
+        let waiting = Snapshot {
+            queue_status: vec![
+                member("Local/acme-1001@agents/n", "PJSIP/acme-1001"),
+                member("PJSIP/acme-1002", "PJSIP/acme-1002"),
+                msg(&[
+                    ("Event", "QueueEntry"),
+                    ("Queue", "acme-sales"),
+                    ("Position", "1"),
+                    ("Channel", "Local/5550100@incoming-00000001;2"),
+                    ("Uniqueid", "7.2"),
+                    ("Wait", "5"),
+                ]),
+            ],
+            channels: vec![
+                item("Local/5550100@incoming-00000001;1", "7.1", "Wait", "60", ""),
+                item("Local/5550100@incoming-00000001;2", "7.2", "Queue", "acme-sales,,,,30", ""),
+                item("Local/acme-1001@agents-00000002;1", "7.3", "AppQueue", "(Outgoing Line)", ""),
+                item("Local/acme-1001@agents-00000002;2", "7.4", "Dial", "PJSIP/acme-1001", ""),
+                item("PJSIP/acme-1001-00000003", "7.5", "AppDial", "(Outgoing Line)", ""),
+                item("PJSIP/acme-1002-00000004", "7.6", "AppQueue", "(Outgoing Line)", ""),
+            ],
+            devices: vec![],
+        };
+        let mut s = TenantState::new(spec(&[(1, "1001"), (2, "1002")]));
+        let (out, _) = s.resync(&waiting, &["acme-sales".into()], &[AgentId(1), AgentId(2)], 10_000);
+        let call = &s.calls.calls["7.1"];
+        assert_eq!((call.kind, call.state), (CallKind::Queue, CallState::Ringing));
+        let mut legs: Vec<(&str, Option<&str>)> =
+            call.rings.iter().map(|r| (r.interface.as_str(), r.channel.as_deref())).collect();
+        legs.sort();
+        assert_eq!(legs, [("Local/acme-1001@agents/n", Some("7.3")), ("PJSIP/acme-1002", Some("7.6"))]);
+        let ringing_agents =
+            out.iter().filter(|e| matches!(e, Effect::Agent(_, AgentFact::Resync { ringing: Some(_), .. }))).count();
+        assert_eq!(ringing_agents, 2, "both agents show ringing after the resync");
+        let member_ringing = out
+            .iter()
+            .filter(|e| matches!(e, Effect::Queue(_, QueueFact::MemberRinging { ringing: true, .. })))
+            .count();
+        assert_eq!(member_ringing, 2);
+
+        // Later: 1001 answered, its Local `;1` is bridged with the caller's `;2`.
+        let talking = Snapshot {
+            queue_status: waiting.queue_status[..2].to_vec(),
+            channels: vec![
+                item("Local/5550100@incoming-00000001;1", "7.1", "Wait", "60", ""),
+                item("Local/5550100@incoming-00000001;2", "7.2", "Queue", "acme-sales,,,,30", "b-1"),
+                item("Local/acme-1001@agents-00000002;1", "7.3", "AppQueue", "(Outgoing Line)", "b-1"),
+                item("Local/acme-1001@agents-00000002;2", "7.4", "Dial", "PJSIP/acme-1001", "b-2"),
+                item("PJSIP/acme-1001-00000003", "7.5", "AppDial", "(Outgoing Line)", "b-2"),
+            ],
+            devices: vec![],
+        };
+        let (out, _) = s.resync(&talking, &["acme-sales".into()], &[AgentId(1), AgentId(2)], 20_000);
+        let call = &s.calls.calls["7.1"];
+        assert_eq!((call.kind, call.state, call.agent), (CallKind::Queue, CallState::Talking, Some(AgentId(1))));
+        assert_eq!(call.queue.as_deref(), Some("acme-sales"));
+        assert!(out.iter().any(|e| matches!(e, Effect::Agent(AgentId(1), AgentFact::Resync { call: Some(_), .. }))));
     }
 
     #[test]
