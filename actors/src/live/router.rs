@@ -12,7 +12,7 @@ use super::metrics::PbxMetrics;
 use super::routing::{Route, Routing};
 use super::tenant::actor::{TenantEvents, TenantLinkDown, TenantResync};
 use super::tenant::{Snapshot, TenantActor};
-use crate::ami::{action, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, Message, PbxId};
+use crate::ami::{action, ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, Message, PbxId};
 
 /// A tenant this PBX serves.
 #[derive(Clone)]
@@ -49,6 +49,9 @@ pub struct PbxRouter {
     /// Which connection of the link the resync belongs to.
     resync_connection: u64,
     retry_delay: Duration,
+    /// Why the running resync was started while the link stayed up (reload, late boot,
+    /// tenants changed); None after a (re)connect.
+    resync_reason: Option<&'static str>,
     span: tracing::Span,
 }
 
@@ -64,6 +67,7 @@ impl PbxRouter {
             holding: None,
             resync_connection: 0,
             retry_delay: Duration::from_secs(1),
+            resync_reason: None,
             span: tracing::info_span!("pbx.router", pbx.id = %pbx),
         }
     }
@@ -112,11 +116,22 @@ impl PbxRouter {
         let connection = link.status().connection;
         self.resync_connection = connection;
         let l = link.clone();
+        let span = self.span.clone();
         let fut = async move {
+            // An action Asterisk refuses (module not loaded, AMI user without the class)
+            // is refused the next time too: resync without that part rather than never.
+            let refused_is_empty = |answer: Result<ActionResponse, AmiError>, what: &str| match answer {
+                Ok(a) => Ok(Some(a)),
+                Err(AmiError::ActionFailed { message }) => {
+                    tracing::warn!(parent: &span, action = what, error = %message, "Asterisk refused a resync action; live state goes on without it");
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            };
             // QueueStatus first: its answer marks the earliest point replayed (see below).
-            let queues = l.send(action::queue_status(None, None)).await?;
-            let channels = l.send(action::core_show_channels()).await?;
-            let devices = l.send(action::device_state_list()).await?;
+            let queues = refused_is_empty(l.send(action::queue_status(None, None)).await, "QueueStatus")?;
+            let channels = refused_is_empty(l.send(action::core_show_channels()).await, "CoreShowChannels")?;
+            let devices = refused_is_empty(l.send(action::device_state_list()).await, "DeviceStateList")?;
             Ok::<_, AmiError>((queues, channels, devices))
         };
         ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
@@ -125,8 +140,12 @@ impl PbxRouter {
             }
             match result {
                 Ok((queues, channels, devices)) => {
-                    let replay_from = queues.event_seq;
-                    act.finish_resync(kind, link, queues.items, channels.items, devices.items, replay_from);
+                    let replay_from = [&queues, &channels, &devices]
+                        .iter()
+                        .find_map(|a| a.as_ref().map(|a| a.event_seq))
+                        .unwrap_or(0);
+                    let items = |a: Option<ActionResponse>| a.map(|a| a.items).unwrap_or_default();
+                    act.finish_resync(kind, link, items(queues), items(channels), items(devices), replay_from);
                 }
                 Err(AmiError::Disconnected) | Err(AmiError::NotConnected) => {
                     // The link dropped; the next Connected starts over.
@@ -194,16 +213,17 @@ impl PbxRouter {
                 }
             }
         }
-        match kind {
-            ConnectKind::Restarted => {
+        match (self.resync_reason.take(), kind) {
+            (Some(why), _) => tracing::info!(parent: &self.span, why, "state rebuilt from the PBX"),
+            (None, ConnectKind::Restarted) => {
                 PbxMetrics::add(&self.metrics.resyncs_restarted, 1);
                 tracing::warn!(parent: &self.span, "Asterisk restarted (its startup time changed): state rebuilt, Mayday's pauses re-applied");
             }
-            ConnectKind::Reconnected => {
+            (None, ConnectKind::Reconnected) => {
                 PbxMetrics::add(&self.metrics.resyncs_reconnected, 1);
                 tracing::info!(parent: &self.span, "link came back (same Asterisk): state rebuilt from the PBX");
             }
-            ConnectKind::First => tracing::info!(parent: &self.span, "link up: state loaded from the PBX"),
+            (None, ConnectKind::First) => tracing::info!(parent: &self.span, "link up: state loaded from the PBX"),
         }
         for (t, snapshot) in self.tenants.iter().zip(snaps) {
             t.do_send(TenantResync { kind, snapshot, link: link.clone() });
@@ -243,13 +263,37 @@ impl Actor for PbxRouter {
 impl Handler<AmiEvents> for PbxRouter {
     type Result = ();
 
-    fn handle(&mut self, batch: AmiEvents, _: &mut Context<Self>) {
+    fn handle(&mut self, batch: AmiEvents, ctx: &mut Context<Self>) {
         let received = Instant::now();
         if let Some(held) = self.holding.as_mut() {
             held.push(Held { first_seq: batch.first_seq, events: batch.events, received });
             return;
         }
+        let stale = batch.events.iter().find_map(state_went_stale);
         self.forward(batch.events, received);
+        if let Some(why) = stale {
+            tracing::info!(parent: &self.span, why, "resyncing");
+            self.resync_reason = Some(why);
+            let link = self.link.clone();
+            self.start_resync(ConnectKind::Reconnected, link, ctx);
+        }
+    }
+}
+
+/// Events after which what Asterisk tells in deltas no longer adds up: app_queue reloaded
+/// (members of static queues come and go without QueueMemberAdded/Removed, parameters
+/// change silently), or Asterisk finished booting after the resync ran on a half-loaded
+/// PBX (asterisk.md gotchas 18 and 19).
+fn state_went_stale(m: &Message) -> Option<&'static str> {
+    match m.event_name()? {
+        "FullyBooted" => Some("Asterisk finished booting after the link came up"),
+        "Reload" if m.get("Status") == Some("0") => {
+            let module = m.get("Module").unwrap_or("All");
+            let module = module.strip_suffix(".so").unwrap_or(module);
+            (module.eq_ignore_ascii_case("All") || module.eq_ignore_ascii_case("app_queue"))
+                .then_some("Asterisk reloaded app_queue")
+        }
+        _ => None,
     }
 }
 
@@ -259,6 +303,7 @@ impl Handler<LinkEvent> for PbxRouter {
     fn handle(&mut self, ev: LinkEvent, ctx: &mut Context<Self>) {
         match ev {
             LinkEvent::Connected { kind, startup, link, .. } => {
+                self.resync_reason = None;
                 tracing::info!(parent: &self.span, kind = ?kind, startup = %startup, "PBX link connected; resyncing");
                 self.start_resync(kind, link, ctx);
             }
@@ -291,6 +336,7 @@ impl Handler<SetTenants> for PbxRouter {
         // New tenants start empty: a resync gives every tenant of the PBX the truth again.
         if self.link.status().state == crate::ami::LinkState::Connected {
             tracing::info!(parent: &self.span, pbx.id = %self.pbx, "tenants of the PBX changed; resyncing");
+            self.resync_reason = Some("the tenants of the PBX changed");
             let link = self.link.clone();
             self.start_resync(ConnectKind::Reconnected, link, ctx);
         }

@@ -77,6 +77,8 @@ pub struct AuthSettings {
     pub username: String,
     pub secret: String,
     pub refuse_logins: bool,
+    /// Actions this AMI user may not run (its `write` classes lack theirs).
+    pub denied_actions: Vec<String>,
     pub failed_login_delay: Duration,
     pub ami_version: String,
     pub asterisk_version: String,
@@ -118,6 +120,10 @@ pub fn handle(world: &mut World, now: SimTime, session: &mut Session, auth: &Aut
     };
     let lname = name.to_ascii_lowercase();
     if !session.authenticated && !matches!(lname.as_str(), "login" | "logoff" | "challenge") {
+        return Outcome::one(wire::error(id, "Permission denied"));
+    }
+    if auth.denied_actions.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        // manager.c: an action whose class the user cannot write.
         return Outcome::one(wire::error(id, "Permission denied"));
     }
     match lname.as_str() {
@@ -188,7 +194,16 @@ pub fn handle(world: &mut World, now: SimTime, session: &mut Session, auth: &Aut
         "command" => command(msg, auth),
         // Asterisk answers once the module reloaded; the realtime objects it re-reads are
         // the sim's directory, reloaded at each queue load anyway.
-        "reload" => Outcome::one(wire::success(id, "Module Reloaded")),
+        "reload" => {
+            // loader.c publishes `Reload` (Module as asked, `All` without one; Status 0 is
+            // success) to every session with the system class.
+            let module = msg.get("Module").filter(|m| !m.is_empty()).unwrap_or("All");
+            let mut event = wire::event("Reload", Class::System);
+            event.push("Module", module);
+            event.push("Status", "0");
+            world.emit(Class::System, event.build());
+            Outcome::one(wire::success(id, "Module Reloaded"))
+        }
         "queuestatus" => queue_status(world, now, msg),
         "queuesummary" => queue_summary(world, now, msg),
         "queuepause" => queue_pause(world, now, msg),

@@ -48,7 +48,7 @@ pub enum Script {
 }
 
 /// Faults a test can inject.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Fault {
     /// Cut every client mid-message and refuse connections until `Up`.
     Down,
@@ -57,6 +57,8 @@ pub enum Fault {
     Silent(bool),
     /// Refuse every login (as with a wrong secret).
     RefuseLogins(bool),
+    /// Answer `Permission denied` to this action from now on (an AMI user without its class).
+    DenyAction(String),
     /// Restart: calls gone without events, statistics and pauses reset, a new startup time.
     Restart,
     /// Cut every client mid-message, accepting new connections at once.
@@ -326,6 +328,7 @@ impl Engine {
             Fault::DropClients => self.cut_all(),
             Fault::Silent(on) => self.silent = on,
             Fault::RefuseLogins(on) => self.auth.refuse_logins = on,
+            Fault::DenyAction(name) => self.auth.denied_actions.push(name),
             Fault::Restart => {
                 for (_, c) in self.clients.drain() {
                     let _ = c.out.try_send(Out::Close);

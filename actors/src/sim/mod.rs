@@ -96,6 +96,7 @@ pub async fn start(cfg: SimConfig, directory: Arc<dyn Directory>) -> std::io::Re
         username: cfg.username.clone(),
         secret: cfg.secret.clone(),
         refuse_logins: false,
+        denied_actions: Vec::new(),
         failed_login_delay: cfg.failed_login_delay,
         ami_version: cfg.ami_version.clone(),
         asterisk_version: cfg.asterisk_version.clone(),

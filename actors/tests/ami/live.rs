@@ -94,6 +94,46 @@ impl Live {
 }
 
 #[actix_rt::test]
+async fn an_app_queue_reload_resyncs_and_another_module_reload_does_not() {
+    let sim = start_sim(pjsip_directory(2)).await;
+    let live = start_live(&sim, 2).await;
+    live.agrees(&sim, "the first resync").await;
+    let tenant = live.registry.tenant(live.tenant).expect("tenant");
+    let link = live.registry.pbx(PbxId(1)).expect("pbx").link;
+    let resyncs = || tenant.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed);
+    let call = sim.place_call("sales", "+254700000001").await.expect("call");
+    sim.ring(call, Some("PJSIP/1001")).await.expect("ring");
+
+    link.send(mayday_actors::ami::action::reload(Some("res_pjsip_outbound_registration.so"))).await.expect("reload");
+    link.send(mayday_actors::ami::action::ping()).await.expect("ping");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(resyncs(), 0, "a reload of another module changes nothing app_queue said");
+
+    link.send(mayday_actors::ami::action::reload(Some("app_queue.so"))).await.expect("reload");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while resyncs() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no resync after app_queue reloaded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live.agrees(&sim, "the resync after the reload (a member ringing)").await;
+    sim.answer(call).await.expect("answer");
+    live.agrees(&sim, "the member answers after the resync").await;
+}
+
+#[actix_rt::test]
+async fn a_resync_action_asterisk_refuses_is_left_out_and_live_state_goes_on() {
+    let sim = start_sim(pjsip_directory(2)).await;
+    // An AMI user without the `call` write class: DeviceStateList is refused, for ever.
+    sim.fault(Fault::DenyAction("DeviceStateList".into())).await.expect("fault");
+    let live = start_live(&sim, 2).await;
+    live.agrees(&sim, "a resync without device states").await;
+    let call = sim.place_call("sales", "+254700000001").await.expect("call");
+    sim.ring(call, Some("PJSIP/1002")).await.expect("ring");
+    sim.answer(call).await.expect("answer");
+    live.agrees(&sim, "events after that resync").await;
+}
+
+#[actix_rt::test]
 async fn queue_calls_abandons_timeouts_transfers_and_direct_calls_match_the_truth() {
     let sim = start_sim(pjsip_directory(3)).await;
     let live = start_live(&sim, 3).await;
