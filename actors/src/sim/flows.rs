@@ -216,7 +216,8 @@ impl World {
                 &[("Queue", &queue), ("Interface", &iface), ("MemberName", &member_name)],
             ),
         );
-        let dial_string = iface.split_once('/').map(|(_, r)| r).unwrap_or(&iface).to_string();
+        // app_queue dials the member's whole interface (`Local/1002@agents/n`, `PJSIP/1001`).
+        let dial_string = iface.clone();
         self.emit(
             Class::Call,
             wire::two_channel_event(
@@ -242,7 +243,11 @@ impl World {
                 wire::two_channel_event("DialState", Class::Call, Some(&cv), &dv, &[("DialStatus", "RINGING")]),
             );
         }
-        self.set_device(&leg.device.clone(), DeviceState::Ringing, now);
+        // A Local state interface does not ring: app_queue's member stays Not in use while
+        // the `;2` half runs its dialplan (the pjsip recording). A phone's device rings.
+        if !leg.device.starts_with("Local/") {
+            self.set_device(&leg.device.clone(), DeviceState::Ringing, now);
+        }
     }
 
     /// The ringing member did not answer (ring timeout, reject).
@@ -276,6 +281,13 @@ impl World {
                 Class::Call,
                 wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "NOANSWER")]),
             );
+            if call.kind == CallKind::Queue {
+                // app_queue hangs the unanswered leg up as cancelled: a second DialEnd.
+                self.emit(
+                    Class::Call,
+                    wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "CANCEL")]),
+                );
+            }
         }
         self.drop_leg(now, &leg, 19);
         if call.kind == CallKind::Queue {

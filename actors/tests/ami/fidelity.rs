@@ -210,6 +210,21 @@ async fn a_queue_call_has_the_recorded_keys_and_event_order() {
         ms.iter().filter_map(|m| m.event_name()).filter(|n| projection.contains(n)).map(str::to_string).collect()
     };
     assert_eq!(project(&got), project(&recorded));
+    // The member legs' dial events: whole interface dialed, NOANSWER then CANCEL for Bob.
+    let dials = |ms: &[Message]| -> Vec<String> {
+        ms.iter()
+            .filter_map(|m| match m.event_name()? {
+                "DialBegin" => Some(format!("DialBegin {}", m.get("DialString").unwrap_or_default())),
+                "DialEnd" => Some(format!("DialEnd {}", m.get("DialStatus").unwrap_or_default())),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(dials(&got), dials(&recorded));
+    // A Local member's StateInterface (Local/...) does not ring: no Ringing status.
+    let ringing_status =
+        got.iter().filter(|m| m.event_name() == Some("QueueMemberStatus") && m.get("Status") == Some("6")).count();
+    assert_eq!(ringing_status, 0, "Local members stay Not in use while they ring");
 
     // One call: every channel event carries the caller's Linkedid.
     let linked: BTreeSet<&str> = got.iter().filter_map(|m| m.get("Linkedid")).collect();
