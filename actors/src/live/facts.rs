@@ -195,8 +195,11 @@ pub enum AgentFact {
         queue: String,
     },
     Ringing(AgentCall),
+    /// The agent's phone stopped ringing. `missed`: it rang out or was refused (ring
+    /// timeout, busy, rejected), not cancelled (another member answered, the caller left).
     RingEnded {
         linkedid: String,
+        missed: bool,
     },
     CallStarted(AgentCall),
     /// A call ended; queue calls carry their talk time and the wrap-up that follows.

@@ -33,18 +33,55 @@ pub enum Out {
 /// A scripted step.
 #[derive(Debug)]
 pub enum Script {
-    PlaceCall { queue: String, caller: String },
-    Ring { call: CallId, interface: Option<String> },
-    Answer { call: CallId },
-    RingNoAnswer { call: CallId },
-    AgentHangup { call: CallId },
-    CallerHangup { call: CallId },
-    Abandon { call: CallId },
-    Timeout { call: CallId },
-    Transfer { call: CallId, target: TransferTarget },
-    DirectCall { endpoint: String, caller: String },
-    OutboundCall { endpoint: String, number: String },
-    Pause { interface: String, queue: Option<String>, paused: bool, reason: String },
+    PlaceCall {
+        queue: String,
+        caller: String,
+    },
+    Ring {
+        call: CallId,
+        interface: Option<String>,
+    },
+    Answer {
+        call: CallId,
+    },
+    /// A ringall call's member on `interface` answers.
+    AnswerBy {
+        call: CallId,
+        interface: String,
+    },
+    RingNoAnswer {
+        call: CallId,
+    },
+    AgentHangup {
+        call: CallId,
+    },
+    CallerHangup {
+        call: CallId,
+    },
+    Abandon {
+        call: CallId,
+    },
+    Timeout {
+        call: CallId,
+    },
+    Transfer {
+        call: CallId,
+        target: TransferTarget,
+    },
+    DirectCall {
+        endpoint: String,
+        caller: String,
+    },
+    OutboundCall {
+        endpoint: String,
+        number: String,
+    },
+    Pause {
+        interface: String,
+        queue: Option<String>,
+        paused: bool,
+        reason: String,
+    },
 }
 
 /// Faults a test can inject.
@@ -269,17 +306,23 @@ impl Engine {
         let none = CallId(0);
         let r = match step {
             Script::PlaceCall { queue, caller } => w.place_call(now, &queue, &caller, ""),
-            Script::Ring { call, interface } => {
-                let iface = match interface {
-                    Some(i) => i,
-                    None => {
-                        let queue =
-                            w.calls.get(&call).and_then(|c| c.queue.clone()).ok_or(SimError::UnknownCall(call))?;
-                        w.available_members(&queue, now).into_iter().next().ok_or(SimError::NobodyAvailable(queue))?
+            Script::Ring { call, interface } => match interface {
+                Some(iface) => w.ring(now, call, &iface).map(|_| call),
+                None => {
+                    let queue = w.calls.get(&call).and_then(|c| c.queue.clone()).ok_or(SimError::UnknownCall(call))?;
+                    if w.queues.get(&queue).is_some_and(|q| q.def.strategy == "ringall") {
+                        w.ring_all(now, call).map(|_| call)
+                    } else {
+                        let iface = w
+                            .available_members(&queue, now)
+                            .into_iter()
+                            .next()
+                            .ok_or(SimError::NobodyAvailable(queue))?;
+                        w.ring(now, call, &iface).map(|_| call)
                     }
-                };
-                w.ring(now, call, &iface).map(|_| call)
-            }
+                }
+            },
+            Script::AnswerBy { call, interface } => w.answer_by(now, call, &interface).map(|_| call),
             Script::Answer { call } => {
                 if w.calls.get(&call).is_some_and(|c| c.phase == super::world::Phase::Waiting) {
                     let queue = w.calls.get(&call).and_then(|c| c.queue.clone()).unwrap_or_default();

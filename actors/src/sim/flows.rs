@@ -78,6 +78,7 @@ impl World {
                 joined_at: now,
                 original_position: 0,
                 phase: Phase::Waiting,
+                also_ringing: Vec::new(),
                 patience: None,
             },
         );
@@ -144,10 +145,12 @@ impl World {
     /// app_queue rings a member for a waiting caller.
     pub fn ring(&mut self, now: SimTime, id: CallId, interface: &str) -> Result<(), SimError> {
         let call = self.call(id)?.clone();
-        if call.phase != Phase::Waiting {
+        let queue = call.queue.clone().unwrap_or_default();
+        let ringall = self.queues.get(&queue).is_some_and(|q| q.def.strategy == "ringall");
+        let adds_a_leg = ringall && matches!(call.phase, Phase::Ringing(_));
+        if call.phase != Phase::Waiting && !adds_a_leg {
             return Err(SimError::WrongPhase(id, "waiting"));
         }
-        let queue = call.queue.clone().unwrap_or_default();
         let idx = self
             .member_index(&queue, interface)
             .ok_or_else(|| SimError::UnknownMember(queue.clone(), interface.into()))?;
@@ -229,8 +232,55 @@ impl World {
             ),
         );
         self.ringing_leg(now, &call.caller, &leg);
-        self.call_mut(id)?.phase = Phase::Ringing(leg);
+        let c = self.call_mut(id)?;
+        if let Phase::Ringing(earlier) = std::mem::replace(&mut c.phase, Phase::Ringing(leg)) {
+            c.also_ringing.push(earlier);
+        }
         Ok(())
+    }
+
+    /// app_queue with `ringall`: every available member rings at once.
+    pub fn ring_all(&mut self, now: SimTime, id: CallId) -> Result<(), SimError> {
+        let queue = self.call(id)?.queue.clone().unwrap_or_default();
+        let members = self.available_members(&queue, now);
+        if members.is_empty() {
+            return Err(SimError::NobodyAvailable(queue));
+        }
+        for iface in members {
+            self.ring(now, id, &iface)?;
+        }
+        Ok(())
+    }
+
+    /// The other members rung with the one answering stop: app_queue's hangupcalls, each
+    /// leg's DialEnd CANCEL and hangup (cause 26, answered elsewhere).
+    fn cancel_other_legs(&mut self, now: SimTime, id: CallId, cause: u16) -> Result<(), SimError> {
+        let legs = std::mem::take(&mut self.call_mut(id)?.also_ringing);
+        let caller = self.call(id)?.caller.clone();
+        for leg in legs {
+            if let (Some(cv), Some(dv)) = (self.view(&caller), self.view(&leg.dest)) {
+                self.emit(
+                    Class::Call,
+                    wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "CANCEL")]),
+                );
+            }
+            self.drop_leg(now, &leg, cause);
+        }
+        Ok(())
+    }
+
+    /// The ringing member of a ringall call on `interface` answers.
+    pub fn answer_by(&mut self, now: SimTime, id: CallId, interface: &str) -> Result<(), SimError> {
+        let c = self.call_mut(id)?;
+        if let Some(i) = c.also_ringing.iter().position(|l| l.interface.eq_ignore_ascii_case(interface)) {
+            let chosen = c.also_ringing.remove(i);
+            if let Phase::Ringing(primary) = std::mem::replace(&mut c.phase, Phase::Ringing(chosen)) {
+                c.also_ringing.push(primary);
+            }
+        } else if !matches!(&c.phase, Phase::Ringing(l) if l.interface.eq_ignore_ascii_case(interface)) {
+            return Err(SimError::WrongPhase(id, "ringing that member"));
+        }
+        self.answer(now, id)
     }
 
     /// The dialed leg starts ringing: Newstate Ringing, DialState, device RINGING.
@@ -252,10 +302,26 @@ impl World {
 
     /// The ringing member did not answer (ring timeout, reject).
     pub fn ring_no_answer(&mut self, now: SimTime, id: CallId) -> Result<(), SimError> {
+        // With ringall the ring timeout ends every leg.
+        for leg in std::mem::take(&mut self.call_mut(id)?.also_ringing) {
+            self.leg_not_answered(now, id, leg)?;
+        }
         let call = self.call(id)?.clone();
         let Phase::Ringing(leg) = call.phase.clone() else {
             return Err(SimError::WrongPhase(id, "ringing"));
         };
+        self.leg_not_answered(now, id, leg)?;
+        if call.kind == CallKind::Queue {
+            self.call_mut(id)?.phase = Phase::Waiting;
+        } else {
+            self.hangup_caller(now, id, 19, "NO ANSWER", None)?;
+        }
+        Ok(())
+    }
+
+    /// One leg rang out: AgentRingNoAnswer (queue calls), DialEnd, the leg hangs up.
+    fn leg_not_answered(&mut self, now: SimTime, id: CallId, leg: AgentLeg) -> Result<(), SimError> {
+        let call = self.call(id)?.clone();
         let queue = call.queue.clone().unwrap_or_default();
         let member_name = self.member_name_of(&queue, &leg.interface);
         let ring_ms = (now.saturating_sub(leg.rang_at)).as_millis().to_string();
@@ -290,11 +356,6 @@ impl World {
             }
         }
         self.drop_leg(now, &leg, 19);
-        if call.kind == CallKind::Queue {
-            self.call_mut(id)?.phase = Phase::Waiting;
-        } else {
-            self.hangup_caller(now, id, 19, "NO ANSWER", None)?;
-        }
         Ok(())
     }
 
@@ -331,6 +392,7 @@ impl World {
                 wire::two_channel_event("DialEnd", Class::Call, Some(&cv), &dv, &[("DialStatus", "ANSWER")]),
             );
         }
+        self.cancel_other_legs(now, id, 26)?;
         let mut hold_secs = 0;
         let queue = call.queue.clone().filter(|_| call.kind == CallKind::Queue);
         if let Some(queue) = &queue {
@@ -568,6 +630,7 @@ impl World {
             }
             self.drop_leg(now, leg, 16);
         }
+        self.cancel_other_legs(now, id, 16)?;
         let wait = secs(now.saturating_sub(call.joined_at));
         let (pos, count) = self.leave_queue(id, &queue);
         let (p, c, o, w) = (pos.to_string(), count.to_string(), call.original_position.to_string(), wait.to_string());
@@ -717,6 +780,7 @@ impl World {
                 joined_at: now,
                 original_position: 0,
                 phase: Phase::Waiting,
+                also_ringing: Vec::new(),
                 patience: None,
             },
         );
@@ -815,6 +879,7 @@ impl World {
                 joined_at: now,
                 original_position: 0,
                 phase: Phase::Ringing(leg),
+                also_ringing: Vec::new(),
                 patience: None,
             },
         );

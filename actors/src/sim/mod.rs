@@ -225,6 +225,12 @@ impl SimHandle {
         self.script(Script::Ring { call, interface: interface.map(str::to_string) }).await.map(|_| ())
     }
 
+    /// With `ringall`: the member on `interface`, one of those ringing, answers; the others
+    /// stop ringing.
+    pub async fn answer_by(&self, call: CallId, interface: &str) -> Result<(), SimError> {
+        self.script(Script::AnswerBy { call, interface: interface.to_string() }).await.map(|_| ())
+    }
+
     /// The ringing member answers (a waiting caller is first offered to the first available member).
     pub async fn answer(&self, call: CallId) -> Result<(), SimError> {
         self.script(Script::Answer { call }).await.map(|_| ())

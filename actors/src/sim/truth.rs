@@ -106,6 +106,7 @@ fn agent_truth(world: &World, endpoint: &str) -> TruthAgent {
             }
             (Phase::Talking { leg, .. }, _) if leg.device == device => on_call = Some(c),
             (Phase::Ringing(leg), _) if leg.device == device => ringing = Some(c),
+            (Phase::Ringing(_), _) if c.also_ringing.iter().any(|l| l.device == device) => ringing = Some(c),
             _ => {}
         }
     }

@@ -202,6 +202,9 @@ pub struct Call {
     pub joined_at: SimTime,
     pub original_position: u32,
     pub phase: Phase,
+    /// With `ringall`, the members rung together with the one `Phase::Ringing` holds (the
+    /// latest rung).
+    pub also_ringing: Vec<AgentLeg>,
     /// Auto mode: how long this caller is willing to wait.
     pub patience: Option<Duration>,
 }
@@ -548,9 +551,12 @@ impl World {
 
     /// True when the member's interface is ringing or talking for any call.
     pub fn member_busy_elsewhere(&self, interface: &str) -> bool {
-        self.calls.values().any(|c| match &c.phase {
-            Phase::Ringing(leg) | Phase::Talking { leg, .. } => leg.interface.eq_ignore_ascii_case(interface),
-            _ => false,
+        self.calls.values().any(|c| {
+            let primary = match &c.phase {
+                Phase::Ringing(leg) | Phase::Talking { leg, .. } => leg.interface.eq_ignore_ascii_case(interface),
+                _ => false,
+            };
+            primary || c.also_ringing.iter().any(|l| l.interface.eq_ignore_ascii_case(interface))
         })
     }
 

@@ -134,6 +134,52 @@ async fn a_resync_action_asterisk_refuses_is_left_out_and_live_state_goes_on() {
 }
 
 #[actix_rt::test]
+async fn a_ringall_queue_rings_every_member_and_the_others_stop_when_one_answers() {
+    let mut directory = pjsip_directory(3);
+    directory.0.queues[0].strategy = "ringall".into();
+    let sim = start_sim(directory).await;
+    let live = start_live(&sim, 3).await;
+    live.agrees(&sim, "the first resync").await;
+
+    let a = sim.place_call("sales", "+254700000001").await.expect("call a");
+    sim.ring(a, None).await.expect("ring all");
+    live.agrees(&sim, "three members ring at once").await;
+    sim.answer_by(a, "PJSIP/1002").await.expect("1002 answers");
+    live.agrees(&sim, "one answers, the other two stop ringing").await;
+    sim.agent_hangup(a).await.expect("hangup");
+    live.agrees(&sim, "the agent hangs up").await;
+
+    let b = sim.place_call("sales", "+254700000002").await.expect("call b");
+    sim.ring(b, None).await.expect("ring all");
+    sim.abandon(b).await.expect("abandon");
+    live.agrees(&sim, "the caller gives up while all ring").await;
+
+    let c = sim.place_call("sales", "+254700000003").await.expect("call c");
+    sim.ring(c, None).await.expect("ring all");
+    sim.ring_no_answer(c).await.expect("nobody answers");
+    live.agrees(&sim, "every member rang out").await;
+    sim.ring(c, None).await.expect("ring all again");
+    sim.answer_by(c, "PJSIP/1001").await.expect("1001 answers");
+    live.agrees(&sim, "the second round is answered").await;
+
+    // A resync while members ring shows all of them ringing.
+    let d = sim.place_call("sales", "+254700000004").await.expect("call d");
+    sim.ring(d, None).await.expect("ring all");
+    let t = live.registry.tenant(live.tenant).expect("tenant");
+    sim.fault(Fault::DropClients).await.expect("drop");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no resync after the link dropped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live.agrees(&sim, "a resync while three members ring").await;
+
+    let agents = t.addr.send(GetAgents).await.expect("agents");
+    let missed: u64 = agents.iter().map(|a| a.today.missed).sum();
+    assert_eq!(missed, 3, "only call c's ring timeout is a missed call for each member: {agents:?}");
+}
+
+#[actix_rt::test]
 async fn queue_calls_abandons_timeouts_transfers_and_direct_calls_match_the_truth() {
     let sim = start_sim(pjsip_directory(3)).await;
     let live = start_live(&sim, 3).await;

@@ -219,10 +219,12 @@ impl AgentState {
                     self.ringing = Some(call);
                 }
             }
-            AgentFact::RingEnded { linkedid } => {
+            AgentFact::RingEnded { linkedid, missed } => {
                 if self.ringing.as_ref().is_some_and(|r| r.linkedid == linkedid) {
                     self.ringing = None;
-                    self.counters.missed += 1;
+                    if missed {
+                        self.counters.missed += 1;
+                    }
                 }
             }
             AgentFact::CallStarted(call) => {
@@ -362,7 +364,7 @@ mod tests {
         assert_eq!(a.status(), AgentStatus::Available);
         assert_eq!((a.counters().outbound_calls, a.counters().talk_secs), (1, 45));
         a.apply(AgentFact::Ringing(call(CallKind::Direct, 50_000)), 50_000);
-        a.apply(AgentFact::RingEnded { linkedid: "1.1".into() }, 60_000);
+        a.apply(AgentFact::RingEnded { linkedid: "1.1".into(), missed: true }, 60_000);
         assert_eq!(a.counters().missed, 1);
     }
 

@@ -314,7 +314,7 @@ impl TenantState {
                 if let Some(call) = self.call_mut(&uid) {
                     joined = call.queue_joined_ms;
                     let legs = call.take_rings(None);
-                    rings_ended(&call.linkedid, legs, out);
+                    rings_ended(&call.linkedid, legs, false, out);
                     call.clear_agent();
                     call.state = CallState::AfterQueue;
                 }
@@ -328,7 +328,9 @@ impl TenantState {
                 true
             }
             TypedEvent::AgentCalled(e) => self.on_agent_called(&e, now, out),
-            TypedEvent::AgentRingNoAnswer(e) | TypedEvent::AgentDump(e) => self.on_agent_ring_ended(&e, out),
+            TypedEvent::AgentRingNoAnswer(e) => self.on_agent_ring_ended(&e, true, out),
+            // The caller hung up while the member who answered heard the announcement.
+            TypedEvent::AgentDump(e) => self.on_agent_ring_ended(&e, false, out),
             TypedEvent::AgentConnect(e) => self.on_agent_connect(&e, now, out),
             TypedEvent::AgentComplete(e) => self.on_agent_complete(&e, out),
             TypedEvent::QueueMemberStatus(e)
@@ -404,14 +406,15 @@ impl TenantState {
     /// The call is over for its agent: ringing stops, or the conversation ends.
     fn end_agent_side(&mut self, call: &Call, _now: Millis, out: &mut Vec<Effect>) {
         if call.kind == CallKind::Queue && call.state == CallState::Ringing {
-            rings_ended(&call.linkedid, call.rings.clone(), out);
+            rings_ended(&call.linkedid, call.rings.clone(), false, out);
             return;
         }
         let Some(agent) = call.agent else { return };
         let linkedid = call.linkedid.clone();
         match call.state {
             CallState::Ringing if call.kind != CallKind::Outbound => {
-                out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
+                // A direct call the caller gave up on while it rang: a missed call.
+                out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid, missed: true }));
                 if let (Some(q), Some(i)) = (&call.queue, &call.agent_interface) {
                     out.push(Effect::Queue(
                         q.clone(),
@@ -491,7 +494,9 @@ impl TenantState {
             {
                 call.ring_ended();
             }
-            rings_ended(&call.linkedid, vec![leg], out);
+            // CANCEL: answered elsewhere or the caller left. The rest rang out or were refused.
+            let missed = d.dial_status.is_some_and(|s| !s.eq_ignore_ascii_case("CANCEL"));
+            rings_ended(&call.linkedid, vec![leg], missed, out);
             return true;
         }
         if answered {
@@ -588,7 +593,7 @@ impl TenantState {
         true
     }
 
-    fn on_agent_ring_ended(&mut self, e: &AgentEvent<'_>, out: &mut Vec<Effect>) -> bool {
+    fn on_agent_ring_ended(&mut self, e: &AgentEvent<'_>, missed: bool, out: &mut Vec<Effect>) -> bool {
         let agent = self.resolve_member(e.queue, e.interface);
         let caller = e.caller.as_ref().map(|c| c.uniqueid.to_string()).unwrap_or_default();
         let mut linkedid = e.caller.as_ref().map(|c| c.linkedid.to_string()).unwrap_or_default();
@@ -602,7 +607,7 @@ impl TenantState {
             }
         }
         if let Some(agent) = agent {
-            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid }));
+            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid, missed }));
         }
         out.push(Effect::Queue(
             e.queue.to_string(),
@@ -621,7 +626,7 @@ impl TenantState {
         if let Some(call) = caller.and_then(|c| self.calls.call_of_channel_mut(c)) {
             // The members rung with this one (ringall) stop ringing.
             let others = call.take_rings(Some(e.interface));
-            rings_ended(&call.linkedid, others, out);
+            rings_ended(&call.linkedid, others, false, out);
             call.rings.clear();
             call.kind = CallKind::Queue;
             call.queue = Some(e.queue.to_string());
@@ -1040,10 +1045,10 @@ impl TenantState {
 }
 
 /// Those legs stopped ringing: their agents and queue members are told.
-fn rings_ended(linkedid: &str, legs: Vec<RingLeg>, out: &mut Vec<Effect>) {
+fn rings_ended(linkedid: &str, legs: Vec<RingLeg>, missed: bool, out: &mut Vec<Effect>) {
     for leg in legs {
         if let Some(agent) = leg.agent {
-            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid: linkedid.to_string() }));
+            out.push(Effect::Agent(agent, AgentFact::RingEnded { linkedid: linkedid.to_string(), missed }));
         }
         out.push(Effect::Queue(leg.queue, QueueFact::MemberRinging { interface: leg.interface, ringing: false }));
     }
@@ -1210,19 +1215,27 @@ mod tests {
         let ringing = out.iter().filter(|e| matches!(e, Effect::Agent(_, AgentFact::Ringing(_)))).count();
         assert_eq!(ringing, 2, "both agents ring");
         out.clear();
+        // app_queue's order: the answer, CANCEL for the others, the caller leaves the queue,
+        // AgentConnect, and hangupcalls' CANCEL once more.
         let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
         let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        let cancelled = block("Dest", "PJSIP/acme-1001-00000009.2", "9.2", "9.1");
+        s.apply(&event("DialEnd", &[("DialStatus", "ANSWER")], &[caller.clone(), dest.clone()]), 0, &mut out);
+        s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller.clone(), cancelled.clone()]), 0, &mut out);
+        assert_eq!(rings_ended_for(&out), [(0, "PJSIP/acme-1001".to_string()), (1, String::new())]);
+        assert!(
+            out.iter().all(|e| !matches!(e, Effect::Agent(_, AgentFact::RingEnded { missed: true, .. }))),
+            "a ring cancelled because another member answered is not a missed call"
+        );
+        out.clear();
+        s.apply(&event("QueueCallerLeave", &[("Queue", "acme-sales")], &[caller.clone()]), 0, &mut out);
         let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("HoldTime", "3")];
         s.apply(&event("AgentConnect", &fields, &[caller.clone(), dest.clone()]), 0, &mut out);
-        assert_eq!(rings_ended_for(&out), [(0, "PJSIP/acme-1001".to_string()), (1, String::new())]);
+        s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller.clone(), cancelled]), 0, &mut out);
+        assert!(rings_ended_for(&out).is_empty(), "nothing more ends: {out:?}");
         let call = &s.calls.calls["9.1"];
         assert_eq!((call.state, call.agent), (CallState::Talking, Some(AgentId(2))));
         assert!(call.rings.is_empty());
-        // Asterisk's DialEnd CANCEL for 1001's leg afterwards changes nothing more.
-        out.clear();
-        let cancelled = block("Dest", "PJSIP/acme-1001-00000009.2", "9.2", "9.1");
-        s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller.clone(), cancelled]), 0, &mut out);
-        assert!(rings_ended_for(&out).is_empty());
         // The agent hangs up: the call is over for the agent, the caller goes on.
         let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("TalkTime", "30")];
         assert!(s.apply(&event("AgentComplete", &fields, &[caller, dest]), 0, &mut out));
