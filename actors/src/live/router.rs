@@ -10,7 +10,7 @@ use actix::prelude::*;
 
 use super::metrics::PbxMetrics;
 use super::routing::{Route, Routing};
-use super::tenant::actor::{TenantEvents, TenantLinkDown, TenantResync};
+use super::tenant::actor::{QueuesReloaded, TenantEvents, TenantLinkDown, TenantResync};
 use super::tenant::{Snapshot, TenantActor};
 use crate::ami::{action, ActionResponse, AmiError, AmiEvents, AmiLink, ConnectKind, LinkEvent, Message, PbxId};
 
@@ -49,9 +49,11 @@ pub struct PbxRouter {
     /// Which connection of the link the resync belongs to.
     resync_connection: u64,
     retry_delay: Duration,
-    /// Why the running resync was started while the link stayed up (reload, late boot,
-    /// tenants changed); None after a (re)connect.
+    /// Why the running resync was started while the link stayed up (late boot, tenants
+    /// changed); None after a (re)connect.
     resync_reason: Option<&'static str>,
+    /// What to do once the running resync is done.
+    after_resync: Option<After>,
     span: tracing::Span,
 }
 
@@ -68,6 +70,7 @@ impl PbxRouter {
             resync_connection: 0,
             retry_delay: Duration::from_secs(1),
             resync_reason: None,
+            after_resync: None,
             span: tracing::info_span!("pbx.router", pbx.id = %pbx),
         }
     }
@@ -111,8 +114,18 @@ impl PbxRouter {
         }
     }
 
+    /// Starts a resync, or when one runs already, asks for another once it is done (two
+    /// at once would let the older snapshot overwrite what the newer events said).
     fn start_resync(&mut self, kind: ConnectKind, link: AmiLink, ctx: &mut Context<Self>) {
+        if self.holding.is_some() {
+            self.after_resync = Some(After::Resync);
+            return;
+        }
         self.holding = Some(Vec::new());
+        self.run_resync(kind, link, ctx);
+    }
+
+    fn run_resync(&mut self, kind: ConnectKind, link: AmiLink, ctx: &mut Context<Self>) {
         let connection = link.status().connection;
         self.resync_connection = connection;
         let l = link.clone();
@@ -120,18 +133,18 @@ impl PbxRouter {
         let fut = async move {
             // An action Asterisk refuses (module not loaded, AMI user without the class)
             // is refused the next time too: resync without that part rather than never.
-            let refused_is_empty = |answer: Result<ActionResponse, AmiError>, what: &str| match answer {
+            let refused_is_unknown = |answer: Result<ActionResponse, AmiError>, what: &str| match answer {
                 Ok(a) => Ok(Some(a)),
                 Err(AmiError::ActionFailed { message }) => {
-                    tracing::warn!(parent: &span, action = what, error = %message, "Asterisk refused a resync action; live state goes on without it");
+                    tracing::warn!(parent: &span, action = what, error = %message, "Asterisk refused a resync action; that part of live state stays as it was");
                     Ok(None)
                 }
                 Err(e) => Err(e),
             };
             // QueueStatus first: its answer marks the earliest point replayed (see below).
-            let queues = refused_is_empty(l.send(action::queue_status(None, None)).await, "QueueStatus")?;
-            let channels = refused_is_empty(l.send(action::core_show_channels()).await, "CoreShowChannels")?;
-            let devices = refused_is_empty(l.send(action::device_state_list()).await, "DeviceStateList")?;
+            let queues = refused_is_unknown(l.send(action::queue_status(None, None)).await, "QueueStatus")?;
+            let channels = refused_is_unknown(l.send(action::core_show_channels()).await, "CoreShowChannels")?;
+            let devices = refused_is_unknown(l.send(action::device_state_list()).await, "DeviceStateList")?;
             Ok::<_, AmiError>((queues, channels, devices))
         };
         ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
@@ -144,56 +157,111 @@ impl PbxRouter {
                         .iter()
                         .find_map(|a| a.as_ref().map(|a| a.event_seq))
                         .unwrap_or(0);
-                    let items = |a: Option<ActionResponse>| a.map(|a| a.items).unwrap_or_default();
-                    act.finish_resync(kind, link, items(queues), items(channels), items(devices), replay_from);
+                    let items = |a: Option<ActionResponse>| a.map(|a| a.items);
+                    let answers = (items(queues), items(channels), items(devices));
+                    act.finish_resync(kind, link, answers, replay_from, ctx);
                 }
                 Err(AmiError::Disconnected) | Err(AmiError::NotConnected) => {
                     // The link dropped; the next Connected starts over.
                     act.holding = None;
+                    act.after_resync = None;
                 }
                 Err(e) => {
                     PbxMetrics::add(&act.metrics.resync_failures, 1);
                     tracing::warn!(parent: &act.span, error = %e, "resync failed; retrying");
                     let delay = act.retry_delay;
-                    ctx.run_later(delay, move |act, ctx| act.start_resync(kind, link, ctx));
+                    ctx.run_later(delay, move |act, ctx| {
+                        // Still holding for this connection: a newer one started over.
+                        if act.resync_connection == connection && act.holding.is_some() {
+                            act.run_resync(kind, link, ctx);
+                        }
+                    });
                 }
             }
         }));
+    }
+
+    /// Reads the queues again (members and parameters) after app_queue reloaded: calls,
+    /// waiting callers and the events meanwhile stay as they are.
+    fn refresh_queues(&mut self, ctx: &mut Context<Self>) {
+        let link = self.link.clone();
+        let fut = async move { link.send(action::queue_status(None, None)).await };
+        ctx.spawn(fut.into_actor(self).map(|result, act, _| match result {
+            Ok(answer) => {
+                let mut per: Vec<Vec<Message>> = vec![Vec::new(); act.tenants.len()];
+                for m in answer.items {
+                    if let Some(list) = act.routing.claim_item(&m).and_then(|i| per.get_mut(i)) {
+                        list.push(m);
+                    }
+                }
+                for (t, items) in act.tenants.iter().zip(per) {
+                    t.do_send(QueuesReloaded(items));
+                }
+            }
+            Err(e) => tracing::warn!(parent: &act.span, error = %e, "could not read the queues after a reload"),
+        }));
+    }
+
+    /// What a batch of events asks for beyond routing them.
+    fn react(&mut self, after: After, ctx: &mut Context<Self>) {
+        if self.holding.is_some() {
+            // After the running resync; a full one covers a queue refresh.
+            self.after_resync = Some(match (self.after_resync.take(), after) {
+                (Some(After::Resync), _) | (_, After::Resync) => After::Resync,
+                _ => After::RefreshQueues,
+            });
+            return;
+        }
+        match after {
+            After::Resync => {
+                self.resync_reason.get_or_insert("Asterisk finished booting after the link came up");
+                let link = self.link.clone();
+                self.start_resync(ConnectKind::Reconnected, link, ctx);
+            }
+            After::RefreshQueues => self.refresh_queues(ctx),
+        }
     }
 
     fn finish_resync(
         &mut self,
         kind: ConnectKind,
         link: AmiLink,
-        queue_items: Vec<Message>,
-        channels: Vec<Message>,
-        devices: Vec<Message>,
+        answers: (Option<Vec<Message>>, Option<Vec<Message>>, Option<Vec<Message>>),
         replay_from: u64,
+        ctx: &mut Context<Self>,
     ) {
+        let (queue_items, channels, devices) = answers;
         let n = self.tenants.len().max(1);
-        let mut snaps: Vec<Snapshot> = (0..n).map(|_| Snapshot::default()).collect();
+        let part = |answered: bool| answered.then(Vec::new);
+        let mut snaps: Vec<Snapshot> = (0..n)
+            .map(|_| Snapshot {
+                queue_status: part(queue_items.is_some()),
+                channels: part(channels.is_some()),
+                devices: part(devices.is_some()),
+            })
+            .collect();
         self.routing.reset();
-        for m in queue_items {
+        for m in queue_items.into_iter().flatten() {
             if let Some(i) = self.routing.claim_item(&m) {
                 // A caller waiting in a tenant's queue claims its channel for that tenant.
                 if let Some(uid) = m.get("Uniqueid") {
                     self.routing.claim_channel(uid, None, i);
                 }
-                if let Some(s) = snaps.get_mut(i) {
-                    s.queue_status.push(m);
+                if let Some(list) = snaps.get_mut(i).and_then(|s| s.queue_status.as_mut()) {
+                    list.push(m);
                 }
             }
         }
         // Channels of one call go together: claim by any channel of the call.
         let mut unclaimed = Vec::new();
-        for m in channels {
+        for m in channels.into_iter().flatten() {
             match self.routing.claim_item(&m) {
                 Some(i) => {
                     if let (Some(u), l) = (m.get("Uniqueid"), m.get("Linkedid")) {
                         self.routing.claim_channel(u, l, i);
                     }
-                    if let Some(s) = snaps.get_mut(i) {
-                        s.channels.push(m);
+                    if let Some(list) = snaps.get_mut(i).and_then(|s| s.channels.as_mut()) {
+                        list.push(m);
                     }
                 }
                 None => unclaimed.push(m),
@@ -201,15 +269,15 @@ impl PbxRouter {
         }
         for m in unclaimed {
             if let Some(i) = self.routing.claim_item(&m) {
-                if let Some(s) = snaps.get_mut(i) {
-                    s.channels.push(m);
+                if let Some(list) = snaps.get_mut(i).and_then(|s| s.channels.as_mut()) {
+                    list.push(m);
                 }
             }
         }
-        for m in devices {
+        for m in devices.into_iter().flatten() {
             if let Some(i) = self.routing.claim_item(&m) {
-                if let Some(s) = snaps.get_mut(i) {
-                    s.devices.push(m);
+                if let Some(list) = snaps.get_mut(i).and_then(|s| s.devices.as_mut()) {
+                    list.push(m);
                 }
             }
         }
@@ -244,6 +312,9 @@ impl PbxRouter {
                 self.forward(events, h.received);
             }
         }
+        if let Some(after) = self.after_resync.take() {
+            self.react(after, ctx);
+        }
     }
 }
 
@@ -265,17 +336,15 @@ impl Handler<AmiEvents> for PbxRouter {
 
     fn handle(&mut self, batch: AmiEvents, ctx: &mut Context<Self>) {
         let received = Instant::now();
+        // A reload or late boot seen while a resync runs is acted on once it is done.
+        let stale = batch.events.iter().find_map(state_went_stale);
         if let Some(held) = self.holding.as_mut() {
             held.push(Held { first_seq: batch.first_seq, events: batch.events, received });
-            return;
+        } else {
+            self.forward(batch.events, received);
         }
-        let stale = batch.events.iter().find_map(state_went_stale);
-        self.forward(batch.events, received);
-        if let Some(why) = stale {
-            tracing::info!(parent: &self.span, why, "resyncing");
-            self.resync_reason = Some(why);
-            let link = self.link.clone();
-            self.start_resync(ConnectKind::Reconnected, link, ctx);
+        if let Some(after) = stale {
+            self.react(after, ctx);
         }
     }
 }
@@ -284,17 +353,26 @@ impl Handler<AmiEvents> for PbxRouter {
 /// (members of static queues come and go without QueueMemberAdded/Removed, parameters
 /// change silently), or Asterisk finished booting after the resync ran on a half-loaded
 /// PBX (asterisk.md gotchas 18 and 19).
-fn state_went_stale(m: &Message) -> Option<&'static str> {
+fn state_went_stale(m: &Message) -> Option<After> {
     match m.event_name()? {
-        "FullyBooted" => Some("Asterisk finished booting after the link came up"),
+        "FullyBooted" => Some(After::Resync),
         "Reload" if m.get("Status") == Some("0") => {
             let module = m.get("Module").unwrap_or("All");
             let module = module.strip_suffix(".so").unwrap_or(module);
             (module.eq_ignore_ascii_case("All") || module.eq_ignore_ascii_case("app_queue"))
-                .then_some("Asterisk reloaded app_queue")
+                .then_some(After::RefreshQueues)
         }
         _ => None,
     }
+}
+
+/// Work queued behind the running resync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    /// Everything again (a late FullyBooted, the tenants changed).
+    Resync,
+    /// Queue members and parameters again (app_queue reloaded).
+    RefreshQueues,
 }
 
 impl Handler<LinkEvent> for PbxRouter {
@@ -303,13 +381,17 @@ impl Handler<LinkEvent> for PbxRouter {
     fn handle(&mut self, ev: LinkEvent, ctx: &mut Context<Self>) {
         match ev {
             LinkEvent::Connected { kind, startup, link, .. } => {
+                // Whatever ran for the previous connection is void.
                 self.resync_reason = None;
+                self.holding = None;
+                self.after_resync = None;
                 tracing::info!(parent: &self.span, kind = ?kind, startup = %startup, "PBX link connected; resyncing");
                 self.start_resync(kind, link, ctx);
             }
             LinkEvent::Disconnected { reason, .. } => {
                 tracing::warn!(parent: &self.span, reason = %reason, "PBX link down");
                 self.holding = None;
+                self.after_resync = None;
                 self.resync_connection = 0;
                 for t in &self.tenants {
                     t.do_send(TenantLinkDown);

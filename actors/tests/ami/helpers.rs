@@ -88,13 +88,27 @@ pub fn pjsip_directory(agents: usize) -> StaticDirectory {
 }
 
 pub async fn start_sim(directory: StaticDirectory) -> SimHandle {
+    start_sim_on(Arc::new(directory)).await
+}
+
+pub async fn start_sim_on(directory: Arc<dyn sim::directory::Directory>) -> SimHandle {
     let cfg = SimConfig {
         username: USER.into(),
         secret: SECRET.into(),
         failed_login_delay: Duration::from_millis(20),
         ..SimConfig::default()
     };
-    sim::start(cfg, Arc::new(directory)).await.expect("sim starts")
+    sim::start(cfg, directory).await.expect("sim starts")
+}
+
+/// A directory a test changes behind Asterisk's back (a config file edited before a reload).
+pub struct EditableDirectory(pub parking_lot::Mutex<sim::DirectorySnapshot>);
+
+impl sim::directory::Directory for EditableDirectory {
+    fn load(&self) -> sim::directory::DirectoryFuture {
+        let snapshot = self.0.lock().clone();
+        Box::pin(async move { Ok(snapshot) })
+    }
 }
 
 /// A raw AMI client (what Asterisk's peer would see).

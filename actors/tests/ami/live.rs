@@ -13,7 +13,7 @@ use mayday_actors::live::tenant::actor::{GetAgents, GetCalls, GetQueues, LiveTim
 use mayday_actors::live::{AgentId, MemoryStore, TenantId};
 use mayday_actors::sim::{compare, Fault, SimHandle, TransferTarget};
 
-use crate::helpers::{link_config, pjsip_directory, start_sim, SECRET};
+use crate::helpers::{link_config, pjsip_directory, start_sim, start_sim_on, EditableDirectory, SECRET};
 
 struct Live {
     registry: Arc<Registry>,
@@ -94,30 +94,38 @@ impl Live {
 }
 
 #[actix_rt::test]
-async fn an_app_queue_reload_resyncs_and_another_module_reload_does_not() {
-    let sim = start_sim(pjsip_directory(2)).await;
-    let live = start_live(&sim, 2).await;
+async fn after_an_app_queue_reload_the_members_asterisk_now_has_are_shown() {
+    let directory = Arc::new(EditableDirectory(parking_lot::Mutex::new(pjsip_directory(3).0)));
+    let sim = start_sim_on(directory.clone()).await;
+    let live = start_live(&sim, 3).await;
     live.agrees(&sim, "the first resync").await;
     let tenant = live.registry.tenant(live.tenant).expect("tenant");
     let link = live.registry.pbx(PbxId(1)).expect("pbx").link;
-    let resyncs = || tenant.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed);
     let call = sim.place_call("sales", "+254700000001").await.expect("call");
     sim.ring(call, Some("PJSIP/1001")).await.expect("ring");
+    live.agrees(&sim, "a member rings").await;
 
+    // queues.conf edited: 1003 leaves sales, which app_queue's reload does without an event.
+    directory.0.lock().queues[0].members.retain(|m| m.interface != "PJSIP/1003");
+    let members = || async {
+        let queues = tenant.addr.send(GetQueues).await.expect("queues");
+        queues.iter().find(|q| q.asterisk_name == "sales").map(|q| q.members.len()).unwrap_or(0)
+    };
     link.send(mayday_actors::ami::action::reload(Some("res_pjsip_outbound_registration.so"))).await.expect("reload");
     link.send(mayday_actors::ami::action::ping()).await.expect("ping");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(resyncs(), 0, "a reload of another module changes nothing app_queue said");
+    assert_eq!(members().await, 3, "another module's reload reads nothing again");
 
     link.send(mayday_actors::ami::action::reload(Some("app_queue.so"))).await.expect("reload");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while resyncs() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no resync after app_queue reloaded");
+    while members().await != 2 {
+        assert!(std::time::Instant::now() < deadline, "the members were not read again after app_queue reloaded");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    live.agrees(&sim, "the resync after the reload (a member ringing)").await;
+    live.agrees(&sim, "the reload (a member still ringing)").await;
+    assert_eq!(tenant.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed), 0, "no full resync");
     sim.answer(call).await.expect("answer");
-    live.agrees(&sim, "the member answers after the resync").await;
+    live.agrees(&sim, "the member answers after the reload").await;
 }
 
 #[actix_rt::test]
@@ -131,6 +139,19 @@ async fn a_resync_action_asterisk_refuses_is_left_out_and_live_state_goes_on() {
     sim.ring(call, Some("PJSIP/1002")).await.expect("ring");
     sim.answer(call).await.expect("answer");
     live.agrees(&sim, "events after that resync").await;
+
+    // CoreShowChannels refused too: a resync keeps the calls Mayday knows.
+    sim.fault(Fault::DenyAction("CoreShowChannels".into())).await.expect("fault");
+    let t = live.registry.tenant(live.tenant).expect("tenant");
+    sim.fault(Fault::DropClients).await.expect("drop");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no resync after the link dropped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live.agrees(&sim, "a resync without the channel list (the call goes on)").await;
+    sim.agent_hangup(call).await.expect("hangup");
+    live.agrees(&sim, "the call ends after that resync").await;
 }
 
 #[actix_rt::test]

@@ -127,6 +127,12 @@ pub struct UpdateSpec(pub Arc<TenantSpec>);
 #[rtype(result = "()")]
 pub struct RefreshQueues(pub Vec<String>);
 
+/// app_queue reloaded: this tenant's part of a fresh `QueueStatus` (members and parameters
+/// of every queue; calls and waiting callers stay as they are).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct QueuesReloaded(pub Vec<Message>);
+
 /// Sets (`Some`) or clears an alert on the tenant's wallboard (a trunk's low balance).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -658,27 +664,51 @@ impl Handler<RefreshQueues> for TenantActor {
             let q = queue.clone();
             let fut = async move { l.send(action::queue_status(Some(&q), None)).await };
             ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| match result {
-                Ok(answer) => {
-                    let now = now_ms();
-                    match act.state.refresh_queue(&queue, &answer.items, now) {
-                        Some(effects) => act.dispatch(effects, now, ctx),
-                        None if !act.state.spec().queue_settings.contains_key(&queue) => {
-                            if let Some(addr) = act.queues.remove(&queue) {
-                                tracing::info!(parent: &act.span, queue = %queue, "the queue is gone from the PBX");
-                                addr.do_send(StopActor);
-                                act.queue_snaps.remove(&queue);
-                                act.topics.queue_removed(&queue);
-                                act.schedule_flush(ctx);
-                            }
-                        }
-                        // Configured but not (yet) known to Asterisk: shown empty.
-                        None => {
-                            act.queue_actor(&queue, ctx);
-                        }
-                    }
-                }
+                Ok(answer) => act.queue_listed(&queue, &answer.items, ctx),
                 Err(e) => tracing::warn!(parent: &act.span, queue = %queue, error = %e, "could not refresh the queue"),
             }));
+        }
+    }
+}
+
+impl Handler<QueuesReloaded> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: QueuesReloaded, ctx: &mut Context<Self>) {
+        let mut names: Vec<String> = self.queues.keys().cloned().collect();
+        for m in &msg.0 {
+            if let (Some("QueueParams" | "QueueMember"), Some(q)) = (m.event_name(), m.get("Queue")) {
+                if !names.iter().any(|n| n == q) {
+                    names.push(q.to_string());
+                }
+            }
+        }
+        for queue in names {
+            self.queue_listed(&queue, &msg.0, ctx);
+        }
+    }
+}
+
+impl TenantActor {
+    /// Applies what `QueueStatus` listed for one queue: its members and parameters, or its
+    /// absence (gone, or shown empty when Mayday configures it).
+    fn queue_listed(&mut self, queue: &str, items: &[Message], ctx: &mut Context<Self>) {
+        let now = now_ms();
+        match self.state.refresh_queue(queue, items, now) {
+            Some(effects) => self.dispatch(effects, now, ctx),
+            None if !self.state.spec().queue_settings.contains_key(queue) => {
+                if let Some(addr) = self.queues.remove(queue) {
+                    tracing::info!(parent: &self.span, queue = %queue, "the queue is gone from the PBX");
+                    addr.do_send(StopActor);
+                    self.queue_snaps.remove(queue);
+                    self.topics.queue_removed(queue);
+                    self.schedule_flush(ctx);
+                }
+            }
+            // Configured but not (yet) known to Asterisk: shown empty.
+            None => {
+                self.queue_actor(queue, ctx);
+            }
         }
     }
 }

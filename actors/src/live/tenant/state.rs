@@ -30,12 +30,13 @@ pub enum Effect {
 /// What a resync asked Asterisk for, as raw list items.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    /// QueueParams, QueueMember and QueueEntry items of QueueStatus.
-    pub queue_status: Vec<Message>,
+    /// QueueParams, QueueMember and QueueEntry items of QueueStatus. Each part is `None`
+    /// when Asterisk refused its action: what is known of that part stays as it is.
+    pub queue_status: Option<Vec<Message>>,
     /// CoreShowChannel items.
-    pub channels: Vec<Message>,
+    pub channels: Option<Vec<Message>>,
     /// DeviceStateChange items of DeviceStateList.
-    pub devices: Vec<Message>,
+    pub devices: Option<Vec<Message>>,
 }
 
 /// A queue member as the translation needs it.
@@ -709,15 +710,19 @@ impl TenantState {
     ) -> (Vec<Effect>, Vec<String>) {
         let mut out = Vec::new();
         let old = self.calls.clone();
-        self.calls.clear();
-        self.members.clear();
+        if snap.channels.is_some() {
+            self.calls.clear();
+        }
+        if snap.queue_status.is_some() {
+            self.members.clear();
+        }
 
         // Queues: params, members, waiting callers.
         let mut params_by: HashMap<String, QueueParamsInfo> = HashMap::new();
         let mut members_by: HashMap<String, Vec<MemberInfo>> = HashMap::new();
         let mut waiting_by: HashMap<String, Vec<(u32, WaitingCaller)>> = HashMap::new();
         let mut entry_of: HashMap<String, (String, Millis)> = HashMap::new();
-        for msg in &snap.queue_status {
+        for msg in snap.queue_status.iter().flatten() {
             match TypedEvent::parse(msg) {
                 TypedEvent::QueueParams(p) => {
                     params_by.insert(p.queue.to_string(), params(&p));
@@ -745,7 +750,7 @@ impl TenantState {
 
         // Channels, then calls.
         let mut app_of: HashMap<String, (String, String)> = HashMap::new();
-        for msg in &snap.channels {
+        for msg in snap.channels.iter().flatten() {
             if let TypedEvent::CoreShowChannel(c) = TypedEvent::parse(msg) {
                 let mut ch = Channel::from_block(&c.channel, now - i64::try_from(c.duration_secs).unwrap_or(0) * 1000);
                 ch.bridge = c.bridge_id.map(str::to_string);
@@ -757,7 +762,8 @@ impl TenantState {
                 self.calls.add_channel(ch);
             }
         }
-        let linkedids: Vec<String> = self.calls.calls.keys().cloned().collect();
+        let linkedids: Vec<String> =
+            if snap.channels.is_some() { self.calls.calls.keys().cloned().collect() } else { Vec::new() };
         for linkedid in linkedids {
             self.classify(&linkedid, &old, &entry_of, &app_of, &members_by, now);
         }
@@ -781,7 +787,7 @@ impl TenantState {
         // are gone (the caller stops their actors).
         let mut gone = Vec::new();
         let mut all_queues = present.clone();
-        for q in queues {
+        for q in queues.iter().filter(|_| snap.queue_status.is_some()) {
             if !present.contains(q) {
                 if self.settings.contains_key(q) {
                     all_queues.push(q.clone());
@@ -814,11 +820,12 @@ impl TenantState {
         }
 
         // Agents.
-        self.devices = snap
-            .devices
-            .iter()
-            .filter_map(|m| Some((m.get("Device")?.to_ascii_lowercase(), DeviceState::from_text(m.get("State")?))))
-            .collect();
+        if let Some(devices) = &snap.devices {
+            self.devices = devices
+                .iter()
+                .filter_map(|m| Some((m.get("Device")?.to_ascii_lowercase(), DeviceState::from_text(m.get("State")?))))
+                .collect();
+        }
         for &agent in agents {
             out.push(Effect::Agent(agent, self.agent_resync(agent, now)));
         }
@@ -1135,13 +1142,13 @@ mod tests {
     fn an_agent_added_after_a_resync_starts_from_what_the_tenant_knows() {
         let mut s = TenantState::new(spec(&[]));
         let snap = Snapshot {
-            queue_status: vec![member_item("acme-sales", "PJSIP/acme-1001", true)],
-            channels: vec![],
-            devices: vec![msg(&[
+            queue_status: Some(vec![member_item("acme-sales", "PJSIP/acme-1001", true)]),
+            channels: Some(vec![]),
+            devices: Some(vec![msg(&[
                 ("Event", "DeviceStateChange"),
                 ("Device", "PJSIP/acme-1001"),
                 ("State", "NOT_INUSE"),
-            ])],
+            ])]),
         };
         let _ = s.resync(&snap, &[], &[], 0);
         let remapped = s.set_spec(spec(&[(7, "1001")]));
@@ -1196,8 +1203,8 @@ mod tests {
         let mut s = TenantState::new(spec(&[(1, "1001"), (2, "1002")]));
         let mut out = Vec::new();
         let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
-        s.apply(&event("Newchannel", &[], &[caller.clone()]), 0, &mut out);
-        s.apply(&event("QueueCallerJoin", &[("Queue", "acme-sales")], &[caller.clone()]), 0, &mut out);
+        s.apply(&event("Newchannel", &[], std::slice::from_ref(&caller)), 0, &mut out);
+        s.apply(&event("QueueCallerJoin", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)), 0, &mut out);
         for (ext, uid) in [("1001", "9.2"), ("1002", "9.3")] {
             let dest = block("Dest", &format!("PJSIP/acme-{ext}-0000000{uid}"), uid, "9.1");
             let leg = block("", &format!("PJSIP/acme-{ext}-0000000{uid}"), uid, "9.1");
@@ -1228,7 +1235,7 @@ mod tests {
             "a ring cancelled because another member answered is not a missed call"
         );
         out.clear();
-        s.apply(&event("QueueCallerLeave", &[("Queue", "acme-sales")], &[caller.clone()]), 0, &mut out);
+        s.apply(&event("QueueCallerLeave", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)), 0, &mut out);
         let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("HoldTime", "3")];
         s.apply(&event("AgentConnect", &fields, &[caller.clone(), dest.clone()]), 0, &mut out);
         s.apply(&event("DialEnd", &[("DialStatus", "CANCEL")], &[caller.clone(), cancelled]), 0, &mut out);
@@ -1314,7 +1321,7 @@ mod tests {
             ])
         };
         let waiting = Snapshot {
-            queue_status: vec![
+            queue_status: Some(vec![
                 member("Local/acme-1001@agents/n", "PJSIP/acme-1001"),
                 member("PJSIP/acme-1002", "PJSIP/acme-1002"),
                 msg(&[
@@ -1325,16 +1332,16 @@ mod tests {
                     ("Uniqueid", "7.2"),
                     ("Wait", "5"),
                 ]),
-            ],
-            channels: vec![
+            ]),
+            channels: Some(vec![
                 item("Local/5550100@incoming-00000001;1", "7.1", "Wait", "60", ""),
                 item("Local/5550100@incoming-00000001;2", "7.2", "Queue", "acme-sales,,,,30", ""),
                 item("Local/acme-1001@agents-00000002;1", "7.3", "AppQueue", "(Outgoing Line)", ""),
                 item("Local/acme-1001@agents-00000002;2", "7.4", "Dial", "PJSIP/acme-1001", ""),
                 item("PJSIP/acme-1001-00000003", "7.5", "AppDial", "(Outgoing Line)", ""),
                 item("PJSIP/acme-1002-00000004", "7.6", "AppQueue", "(Outgoing Line)", ""),
-            ],
-            devices: vec![],
+            ]),
+            devices: Some(vec![]),
         };
         let mut s = TenantState::new(spec(&[(1, "1001"), (2, "1002")]));
         let (out, _) = s.resync(&waiting, &["acme-sales".into()], &[AgentId(1), AgentId(2)], 10_000);
@@ -1355,15 +1362,15 @@ mod tests {
 
         // Later: 1001 answered, its Local `;1` is bridged with the caller's `;2`.
         let talking = Snapshot {
-            queue_status: waiting.queue_status[..2].to_vec(),
-            channels: vec![
+            queue_status: waiting.queue_status.as_ref().map(|q| q[..2].to_vec()),
+            channels: Some(vec![
                 item("Local/5550100@incoming-00000001;1", "7.1", "Wait", "60", ""),
                 item("Local/5550100@incoming-00000001;2", "7.2", "Queue", "acme-sales,,,,30", "b-1"),
                 item("Local/acme-1001@agents-00000002;1", "7.3", "AppQueue", "(Outgoing Line)", "b-1"),
                 item("Local/acme-1001@agents-00000002;2", "7.4", "Dial", "PJSIP/acme-1001", "b-2"),
                 item("PJSIP/acme-1001-00000003", "7.5", "AppDial", "(Outgoing Line)", "b-2"),
-            ],
-            devices: vec![],
+            ]),
+            devices: Some(vec![]),
         };
         let (out, _) = s.resync(&talking, &["acme-sales".into()], &[AgentId(1), AgentId(2)], 20_000);
         let call = &s.calls.calls["7.1"];
