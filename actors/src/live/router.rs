@@ -158,7 +158,8 @@ impl PbxRouter {
                         .find_map(|a| a.as_ref().map(|a| a.event_seq))
                         .unwrap_or(0);
                     let items = |a: Option<ActionResponse>| a.map(|a| a.items);
-                    let answers = (items(queues), items(channels), items(devices));
+                    let answers =
+                        Snapshot { queue_status: items(queues), channels: items(channels), devices: items(devices) };
                     act.finish_resync(kind, link, answers, replay_from, ctx);
                 }
                 Err(AmiError::Disconnected) | Err(AmiError::NotConnected) => {
@@ -226,11 +227,12 @@ impl PbxRouter {
         &mut self,
         kind: ConnectKind,
         link: AmiLink,
-        answers: (Option<Vec<Message>>, Option<Vec<Message>>, Option<Vec<Message>>),
+        answers: Snapshot,
         replay_from: u64,
         ctx: &mut Context<Self>,
     ) {
-        let (queue_items, channels, devices) = answers;
+        // The whole PBX's answers, split into one snapshot per tenant below.
+        let Snapshot { queue_status: queue_items, channels, devices } = answers;
         let n = self.tenants.len().max(1);
         let part = |answered: bool| answered.then(Vec::new);
         let mut snaps: Vec<Snapshot> = (0..n)
