@@ -136,6 +136,8 @@ pub struct Call {
     /// Queue members ringing for this call now: one at a time with most strategies, every
     /// free member at once with `ringall`. `agent` above is the latest of them.
     pub rings: Vec<RingLeg>,
+    /// A member answered (DialEnd ANSWER): the caller leaves the queue to talk, not to exit.
+    pub queue_answered: bool,
 }
 
 /// One member app_queue is ringing for a call.
@@ -164,6 +166,7 @@ impl Call {
             queue_joined_ms: None,
             channels: BTreeSet::new(),
             rings: Vec::new(),
+            queue_answered: false,
         }
     }
 

@@ -27,6 +27,18 @@ pub struct QueueSettings {
     pub wrapup_secs: Option<u64>,
 }
 
+impl QueueSettings {
+    /// The wrap-up app_queue applies after a member's call (get_wrapuptime): the member's
+    /// own `wrapuptime` when it has one, else the queue's.
+    pub fn wrapup_for(settings: Option<&QueueSettings>, member_wrapup: u64) -> u64 {
+        if member_wrapup > 0 {
+            member_wrapup
+        } else {
+            settings.and_then(|s| s.wrapup_secs).unwrap_or(0)
+        }
+    }
+}
+
 /// A pause Mayday owns: applied to Asterisk, re-applied after an Asterisk restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PauseState {

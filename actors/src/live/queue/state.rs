@@ -193,9 +193,9 @@ impl QueueState {
             .unwrap_or(DEFAULT_SERVICE_LEVEL_SECS)
     }
 
-    /// The wrap-up a member gets after a call: Mayday's setting, else the member's own.
+    /// The wrap-up a member gets after a call: its own, else the queue's.
     pub fn wrapup_secs(&self, member_wrapup: u64) -> u64 {
-        self.settings.wrapup_secs.unwrap_or(member_wrapup)
+        QueueSettings::wrapup_for(Some(&self.settings), member_wrapup)
     }
 
     pub fn day(&self) -> chrono::NaiveDate {
@@ -501,7 +501,8 @@ mod tests {
         assert_eq!(q.service_level_secs(), 30);
         q.set_settings(QueueSettings { service_level_secs: Some(15), wrapup_secs: Some(7) });
         assert_eq!(q.service_level_secs(), 15);
-        assert_eq!(q.wrapup_secs(3), 7);
+        assert_eq!(q.wrapup_secs(3), 3, "a member's own wrap-up comes first, as in app_queue");
+        assert_eq!(q.wrapup_secs(0), 7);
         assert_eq!(QueueState::new("x", "", QueueSettings::default(), day()).wrapup_secs(3), 3);
     }
 

@@ -153,7 +153,7 @@ impl TenantState {
     /// The wrap-up a member of `queue` gets after a call.
     fn wrapup_for(&self, queue: &str, interface: &str) -> u64 {
         let own = self.members.get(&Self::member_key(queue, interface)).map(|m| m.wrapup_secs).unwrap_or(0);
-        self.settings.get(queue).and_then(|s| s.wrapup_secs).unwrap_or(own)
+        QueueSettings::wrapup_for(self.settings.get(queue), own)
     }
 
     fn member_info(&mut self, e: &QueueMemberEvent<'_>) -> MemberInfo {
@@ -294,6 +294,7 @@ impl TenantState {
                     call.queue = Some(e.queue.to_string());
                     call.state = CallState::Waiting;
                     call.queue_joined_ms = Some(now);
+                    call.queue_answered = false;
                     call.clear_agent();
                 }
                 out.push(Effect::Queue(e.queue.to_string(), QueueFact::CallerJoined(caller)));
@@ -301,11 +302,26 @@ impl TenantState {
             }
             TypedEvent::QueueCallerLeave(e) => {
                 self.touch(&e.channel, now);
+                let uid = e.channel.uniqueid.to_string();
+                out.push(Effect::Queue(e.queue.to_string(), QueueFact::CallerLeft { uniqueid: uid.clone() }));
+                // Leaving unanswered with no QueueCallerAbandon first: the caller pressed an
+                // exit key (app_queue logs EXITWITHKEY). It left without hanging up.
+                let Some(call) = self.call_mut(&uid) else { return false };
+                let in_queue = matches!(call.state, CallState::Waiting | CallState::Ringing);
+                if call.kind != CallKind::Queue || !in_queue || call.queue_answered {
+                    return false;
+                }
+                let joined = call.queue_joined_ms;
+                let legs = call.take_rings(None);
+                rings_ended(&call.linkedid, legs, false, out);
+                call.clear_agent();
+                call.state = CallState::AfterQueue;
+                let wait_secs = joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0);
                 out.push(Effect::Queue(
                     e.queue.to_string(),
-                    QueueFact::CallerLeft { uniqueid: e.channel.uniqueid.to_string() },
+                    QueueFact::CallerAbandoned { uniqueid: uid, wait_secs, hung_up: false },
                 ));
-                false
+                true
             }
             TypedEvent::QueueCallerAbandon(e) => {
                 let hung_up = self.calls.channels.get(e.channel.uniqueid).is_some_and(|c| c.hangup_requested)
@@ -446,8 +462,9 @@ impl TenantState {
             .map(|s| s.split('@').next().unwrap_or(s).to_string())
             .or_else(|| d.dest.connected_line_num.map(str::to_string));
         let Some(call) = self.calls.call_of_channel_mut(caller) else { return false };
-        if call.kind == CallKind::Queue {
-            // app_queue's own legs: AgentCalled says who rings.
+        if call.kind == CallKind::Queue && call.state != CallState::AfterQueue {
+            // app_queue's own legs: AgentCalled says who rings. After the queue the
+            // caller's dialplan may Dial an agent like any call.
             return false;
         }
         let is_caller = call.caller == caller;
@@ -480,15 +497,16 @@ impl TenantState {
         let party = call_party(&self.calls, &caller);
         let Some(call) = self.calls.call_of_channel_mut(&caller) else { return false };
         let answered = d.dial_status.is_some_and(|s| s.eq_ignore_ascii_case("ANSWER"));
-        if call.kind == CallKind::Queue {
+        if call.kind == CallKind::Queue && call.state != CallState::AfterQueue {
             // A member's ring ends without AgentRingNoAnswer when another member answered
             // (ringall) or the caller gave up: DialEnd CANCEL is all Asterisk says.
+            if answered {
+                call.queue_answered = true;
+                return false;
+            }
             let Some(i) = call.rings.iter().position(|r| r.channel.as_deref() == Some(d.dest.uniqueid)) else {
                 return false;
             };
-            if answered {
-                return false;
-            }
             let leg = call.rings.remove(i);
             if call.state == CallState::Ringing
                 && call.agent_interface.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&leg.interface))
@@ -660,6 +678,7 @@ impl TenantState {
         if let Some(call) = e.caller.as_ref().and_then(|c| self.calls.call_of_channel_mut(c.uniqueid)) {
             if call.kind == CallKind::Queue
                 && call.state == CallState::Talking
+                && call.queue.as_deref() == Some(e.queue)
                 && call.agent_interface.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(e.interface))
             {
                 call.clear_agent();
@@ -885,7 +904,7 @@ impl TenantState {
         for ((queue, _), m) in self.members.iter().filter(|(_, m)| m.agent == Some(agent)) {
             members.push(m.membership.clone());
             member_status.get_or_insert(m.membership.status);
-            let w = self.settings.get(queue).and_then(|s| s.wrapup_secs).unwrap_or(m.wrapup_secs);
+            let w = QueueSettings::wrapup_for(self.settings.get(queue), m.wrapup_secs);
             if w > 0 && m.last_call > 0 && !m.membership.in_call {
                 let until = i64::try_from(m.last_call + w).unwrap_or(0) * 1000;
                 if until > now {
@@ -993,6 +1012,7 @@ impl TenantState {
         } else if app.eq_ignore_ascii_case("Queue") && bridged {
             let queue = app_data.split(',').next().unwrap_or_default().to_string();
             next.kind = CallKind::Queue;
+            next.queue_answered = true;
             next.state = CallState::Talking;
             next.answered_ms.get_or_insert(now);
             if let Some(p) = &partner {
@@ -1277,6 +1297,51 @@ mod tests {
         assert_eq!(rings_ended_for(&out), [(0, "PJSIP/acme-1002".to_string()), (2, String::new())]);
         let call = &s.calls.calls["9.1"];
         assert_eq!((call.state, call.agent), (CallState::Ringing, Some(AgentId(1))));
+    }
+
+    #[test]
+    fn a_caller_who_leaves_with_an_exit_key_is_settled_as_leaving_without_hanging_up() {
+        let (mut s, mut out) = ringall();
+        out.clear();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        assert!(s.apply(
+            &event("QueueCallerLeave", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)),
+            0,
+            &mut out
+        ));
+        assert_eq!(s.calls.calls["9.1"].state, CallState::AfterQueue);
+        assert_eq!(rings_ended_for(&out).len(), 4, "both rings end: {out:?}");
+        assert!(out.iter().any(|e| matches!(e, Effect::Queue(_, QueueFact::CallerAbandoned { hung_up: false, .. }))));
+
+        // An answered caller leaves the queue too, after DialEnd ANSWER: that is no exit.
+        let (mut s, mut out) = ringall();
+        let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        s.apply(&event("DialEnd", &[("DialStatus", "ANSWER")], &[caller.clone(), dest]), 0, &mut out);
+        out.clear();
+        assert!(!s.apply(
+            &event("QueueCallerLeave", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)),
+            0,
+            &mut out
+        ));
+        assert!(out.iter().all(|e| !matches!(e, Effect::Queue(_, QueueFact::CallerAbandoned { .. }))));
+    }
+
+    #[test]
+    fn after_its_queue_a_caller_dialed_to_an_agent_rings_that_agent() {
+        let mut s = TenantState::new(spec(&[(2, "1002")]));
+        let mut out = Vec::new();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        s.apply(&event("Newchannel", &[], std::slice::from_ref(&caller)), 0, &mut out);
+        s.apply(&event("QueueCallerJoin", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)), 0, &mut out);
+        s.apply(&event("QueueCallerAbandon", &[("Queue", "acme-sales")], std::slice::from_ref(&caller)), 0, &mut out);
+        assert_eq!(s.calls.calls["9.1"].state, CallState::AfterQueue);
+        out.clear();
+        let leg = block("", "PJSIP/acme-1002-00000002", "9.2", "9.1");
+        s.apply(&event("Newchannel", &[], &[leg]), 0, &mut out);
+        let dest = block("Dest", "PJSIP/acme-1002-00000002", "9.2", "9.1");
+        assert!(s.apply(&event("DialBegin", &[("DialString", "acme-1002")], &[caller, dest]), 0, &mut out));
+        assert!(out.iter().any(|e| matches!(e, Effect::Agent(AgentId(2), AgentFact::Ringing(_)))));
+        assert_eq!(s.calls.calls["9.1"].kind, CallKind::Direct);
     }
 
     #[test]
