@@ -44,16 +44,16 @@ pub struct PbxRouter {
     routing: Routing,
     link: AmiLink,
     metrics: Arc<PbxMetrics>,
-    /// Some while a resync runs: the events that arrived meanwhile.
+    /// Some while a resync or a queue refresh runs: the events that arrived meanwhile.
     holding: Option<Vec<Held>>,
-    /// Which connection of the link the resync belongs to.
-    resync_connection: u64,
+    /// Bumped by every resync or refresh started and by every connect and disconnect: an
+    /// answer for an older one is void.
+    generation: u64,
+    /// How the current connection came up (a late FullyBooted resyncs the same way).
+    connection_kind: ConnectKind,
     retry_delay: Duration,
-    /// Why the running resync was started while the link stayed up (late boot, tenants
-    /// changed); None after a (re)connect.
-    resync_reason: Option<&'static str>,
-    /// What to do once the running resync is done.
-    after_resync: Option<After>,
+    /// What to do once the running resync or refresh is done.
+    pending: Option<After>,
     span: tracing::Span,
 }
 
@@ -67,10 +67,10 @@ impl PbxRouter {
             link,
             metrics,
             holding: None,
-            resync_connection: 0,
+            generation: 0,
+            connection_kind: ConnectKind::First,
             retry_delay: Duration::from_secs(1),
-            resync_reason: None,
-            after_resync: None,
+            pending: None,
             span: tracing::info_span!("pbx.router", pbx.id = %pbx),
         }
     }
@@ -114,20 +114,24 @@ impl PbxRouter {
         }
     }
 
-    /// Starts a resync, or when one runs already, asks for another once it is done (two
-    /// at once would let the older snapshot overwrite what the newer events said).
-    fn start_resync(&mut self, kind: ConnectKind, link: AmiLink, ctx: &mut Context<Self>) {
+    /// Runs a resync or a queue refresh now, or when one runs already, once it is done
+    /// (two at once would let the older answer overwrite what newer events said).
+    fn request(&mut self, after: After, ctx: &mut Context<Self>) {
         if self.holding.is_some() {
-            self.after_resync = Some(After::Resync);
+            self.pending = Some(After::merge(self.pending.take(), after));
             return;
         }
         self.holding = Some(Vec::new());
-        self.run_resync(kind, link, ctx);
+        match after {
+            After::Resync { kind, why } => self.run_resync(kind, why, ctx),
+            After::RefreshQueues => self.run_refresh(ctx),
+        }
     }
 
-    fn run_resync(&mut self, kind: ConnectKind, link: AmiLink, ctx: &mut Context<Self>) {
-        let connection = link.status().connection;
-        self.resync_connection = connection;
+    fn run_resync(&mut self, kind: ConnectKind, why: Option<&'static str>, ctx: &mut Context<Self>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let link = self.link.clone();
         let l = link.clone();
         let span = self.span.clone();
         let fut = async move {
@@ -148,7 +152,7 @@ impl PbxRouter {
             Ok::<_, AmiError>((queues, channels, devices))
         };
         ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
-            if act.resync_connection != connection {
+            if act.generation != generation {
                 return;
             }
             match result {
@@ -160,21 +164,20 @@ impl PbxRouter {
                     let items = |a: Option<ActionResponse>| a.map(|a| a.items);
                     let answers =
                         Snapshot { queue_status: items(queues), channels: items(channels), devices: items(devices) };
-                    act.finish_resync(kind, link, answers, replay_from, ctx);
+                    act.finish_resync(kind, why, link, answers, replay_from, ctx);
                 }
                 Err(AmiError::Disconnected) | Err(AmiError::NotConnected) => {
                     // The link dropped; the next Connected starts over.
                     act.holding = None;
-                    act.after_resync = None;
+                    act.pending = None;
                 }
                 Err(e) => {
                     PbxMetrics::add(&act.metrics.resync_failures, 1);
                     tracing::warn!(parent: &act.span, error = %e, "resync failed; retrying");
                     let delay = act.retry_delay;
                     ctx.run_later(delay, move |act, ctx| {
-                        // Still holding for this connection: a newer one started over.
-                        if act.resync_connection == connection && act.holding.is_some() {
-                            act.run_resync(kind, link, ctx);
+                        if act.generation == generation && act.holding.is_some() {
+                            act.run_resync(kind, why, ctx);
                         }
                     });
                 }
@@ -182,50 +185,59 @@ impl PbxRouter {
         }));
     }
 
-    /// Reads the queues again (members and parameters) after app_queue reloaded: calls,
-    /// waiting callers and the events meanwhile stay as they are.
-    fn refresh_queues(&mut self, ctx: &mut Context<Self>) {
+    /// Reads the queues again (members and parameters) after app_queue reloaded; calls,
+    /// waiting callers and counters stay. Events are held meanwhile so the answer lands
+    /// exactly between the events before it and those after it.
+    fn run_refresh(&mut self, ctx: &mut Context<Self>) {
+        self.generation += 1;
+        let generation = self.generation;
         let link = self.link.clone();
         let fut = async move { link.send(action::queue_status(None, None)).await };
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| match result {
-            Ok(answer) => {
-                let mut per: Vec<Vec<Message>> = vec![Vec::new(); act.tenants.len()];
-                for m in answer.items {
-                    if let Some(list) = act.routing.claim_item(&m).and_then(|i| per.get_mut(i)) {
-                        list.push(m);
+        ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
+            if act.generation != generation {
+                return;
+            }
+            let held = act.holding.take().unwrap_or_default();
+            match result {
+                Ok(answer) => {
+                    let at = answer.event_seq;
+                    let mut per: Vec<Vec<Message>> = vec![Vec::new(); act.tenants.len()];
+                    for m in answer.items {
+                        if let Some(list) = act.routing.claim_item(&m).and_then(|i| per.get_mut(i)) {
+                            list.push(m);
+                        }
                     }
+                    let (before, after): (Vec<Held>, Vec<Held>) = split_held(held, at);
+                    act.release(before);
+                    for (t, items) in act.tenants.iter().zip(per) {
+                        t.do_send(QueuesReloaded(items));
+                    }
+                    act.release(after);
                 }
-                for (t, items) in act.tenants.iter().zip(per) {
-                    t.do_send(QueuesReloaded(items));
+                Err(e) => {
+                    tracing::warn!(parent: &act.span, error = %e, "could not read the queues after a reload");
+                    act.release(held);
                 }
             }
-            Err(e) => tracing::warn!(parent: &act.span, error = %e, "could not read the queues after a reload"),
+            if let Some(next) = act.pending.take() {
+                act.request(next, ctx);
+            }
         }));
     }
 
-    /// What a batch of events asks for beyond routing them.
-    fn react(&mut self, after: After, ctx: &mut Context<Self>) {
-        if self.holding.is_some() {
-            // After the running resync; a full one covers a queue refresh.
-            self.after_resync = Some(match (self.after_resync.take(), after) {
-                (Some(After::Resync), _) | (_, After::Resync) => After::Resync,
-                _ => After::RefreshQueues,
-            });
-            return;
-        }
-        match after {
-            After::Resync => {
-                self.resync_reason.get_or_insert("Asterisk finished booting after the link came up");
-                let link = self.link.clone();
-                self.start_resync(ConnectKind::Reconnected, link, ctx);
+    /// Forwards held events, in order.
+    fn release(&mut self, held: Vec<Held>) {
+        for h in held {
+            if !h.events.is_empty() {
+                self.forward(h.events, h.received);
             }
-            After::RefreshQueues => self.refresh_queues(ctx),
         }
     }
 
     fn finish_resync(
         &mut self,
         kind: ConnectKind,
+        why: Option<&'static str>,
         link: AmiLink,
         answers: Snapshot,
         replay_from: u64,
@@ -233,6 +245,7 @@ impl PbxRouter {
     ) {
         // The whole PBX's answers, split into one snapshot per tenant below.
         let Snapshot { queue_status: queue_items, channels, devices } = answers;
+        let (channels_known, devices_known) = (channels.is_some(), devices.is_some());
         let n = self.tenants.len().max(1);
         let part = |answered: bool| answered.then(Vec::new);
         let mut snaps: Vec<Snapshot> = (0..n)
@@ -283,7 +296,7 @@ impl PbxRouter {
                 }
             }
         }
-        match (self.resync_reason.take(), kind) {
+        match (why, kind) {
             (Some(why), _) => tracing::info!(parent: &self.span, why, "state rebuilt from the PBX"),
             (None, ConnectKind::Restarted) => {
                 PbxMetrics::add(&self.metrics.resyncs_restarted, 1);
@@ -300,22 +313,60 @@ impl PbxRouter {
         }
         // Events from the first answer on happened after (or while) Asterisk answered:
         // replaying them over the snapshots gives the present. Earlier ones are in the
-        // snapshots already.
-        let held = self.holding.take().unwrap_or_default();
-        for h in held {
-            let events: Vec<Message> = h
-                .events
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| h.first_seq + *i as u64 >= replay_from)
-                .map(|(_, m)| m)
-                .collect();
-            if !events.is_empty() {
-                self.forward(events, h.received);
-            }
+        // snapshots already, except for a part Asterisk refused: its state was kept as it
+        // was when holding began, so its events all replay.
+        let (before, after) = split_held(self.holding.take().unwrap_or_default(), replay_from);
+        let refused = |m: &Message| match EventPart::of(m) {
+            EventPart::Queues => false,
+            EventPart::Channels => !channels_known,
+            EventPart::Devices => !devices_known,
+        };
+        let before = before
+            .into_iter()
+            .map(|h| Held { events: h.events.into_iter().filter(|m| refused(m)).collect(), ..h })
+            .collect();
+        self.release(before);
+        self.release(after);
+        if let Some(next) = self.pending.take() {
+            self.request(next, ctx);
         }
-        if let Some(after) = self.after_resync.take() {
-            self.react(after, ctx);
+    }
+}
+
+/// Splits held events at a link sequence number: those before it, those from it on.
+fn split_held(held: Vec<Held>, at: u64) -> (Vec<Held>, Vec<Held>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for h in held {
+        let (first_seq, received) = (h.first_seq, h.received);
+        let n = usize::try_from(at.saturating_sub(first_seq)).unwrap_or(usize::MAX).min(h.events.len());
+        let mut events = h.events;
+        let later = events.split_off(n);
+        if !events.is_empty() {
+            before.push(Held { first_seq, events, received });
+        }
+        if !later.is_empty() {
+            after.push(Held { first_seq: first_seq + n as u64, events: later, received });
+        }
+    }
+    (before, after)
+}
+
+/// Which resync answer covers an event's effects.
+enum EventPart {
+    /// QueueStatus: queue callers, members, agents.
+    Queues,
+    /// DeviceStateList.
+    Devices,
+    /// CoreShowChannels: channels, dials, bridges, transfers.
+    Channels,
+}
+
+impl EventPart {
+    fn of(m: &Message) -> EventPart {
+        match m.event_name().unwrap_or_default() {
+            n if n.starts_with("Queue") || n.starts_with("Agent") => EventPart::Queues,
+            "DeviceStateChange" => EventPart::Devices,
+            _ => EventPart::Channels,
         }
     }
 }
@@ -339,14 +390,21 @@ impl Handler<AmiEvents> for PbxRouter {
     fn handle(&mut self, batch: AmiEvents, ctx: &mut Context<Self>) {
         let received = Instant::now();
         // A reload or late boot seen while a resync runs is acted on once it is done.
-        let stale = batch.events.iter().find_map(state_went_stale);
+        let kind = if self.connection_kind == ConnectKind::Restarted {
+            // A slow restart: Mayday's pauses go to the app_queue that has now loaded.
+            ConnectKind::Restarted
+        } else {
+            ConnectKind::Reconnected
+        };
+        let stale =
+            batch.events.iter().filter_map(|m| state_went_stale(m, kind)).reduce(|a, b| After::merge(Some(a), b));
         if let Some(held) = self.holding.as_mut() {
             held.push(Held { first_seq: batch.first_seq, events: batch.events, received });
         } else {
             self.forward(batch.events, received);
         }
         if let Some(after) = stale {
-            self.react(after, ctx);
+            self.request(after, ctx);
         }
     }
 }
@@ -355,9 +413,9 @@ impl Handler<AmiEvents> for PbxRouter {
 /// (members of static queues come and go without QueueMemberAdded/Removed, parameters
 /// change silently), or Asterisk finished booting after the resync ran on a half-loaded
 /// PBX (asterisk.md gotchas 18 and 19).
-fn state_went_stale(m: &Message) -> Option<After> {
+fn state_went_stale(m: &Message, kind: ConnectKind) -> Option<After> {
     match m.event_name()? {
-        "FullyBooted" => Some(After::Resync),
+        "FullyBooted" => Some(After::Resync { kind, why: Some("Asterisk finished booting after the link came up") }),
         "Reload" if m.get("Status") == Some("0") => {
             let module = m.get("Module").unwrap_or("All");
             let module = module.strip_suffix(".so").unwrap_or(module);
@@ -368,13 +426,31 @@ fn state_went_stale(m: &Message) -> Option<After> {
     }
 }
 
-/// Work queued behind the running resync.
+/// A resync or a refresh to run (or queued behind the running one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum After {
-    /// Everything again (a late FullyBooted, the tenants changed).
-    Resync,
+    /// Everything again: a (re)connect, a late FullyBooted, the tenants changed. `why` is
+    /// logged for those while the link stayed up.
+    Resync { kind: ConnectKind, why: Option<&'static str> },
     /// Queue members and parameters again (app_queue reloaded).
     RefreshQueues,
+}
+
+impl After {
+    /// Two requests as one: a resync covers a refresh; a restart's resync (pauses
+    /// re-applied) wins over another.
+    fn merge(a: Option<After>, b: After) -> After {
+        match (a, b) {
+            (None, b) => b,
+            (Some(After::RefreshQueues), b) => b,
+            (Some(a), After::RefreshQueues) => a,
+            (Some(After::Resync { kind: ConnectKind::Restarted, why }), After::Resync { .. })
+            | (Some(After::Resync { .. }), After::Resync { kind: ConnectKind::Restarted, why }) => {
+                After::Resync { kind: ConnectKind::Restarted, why }
+            }
+            (Some(_), b) => b,
+        }
+    }
 }
 
 impl Handler<LinkEvent> for PbxRouter {
@@ -384,17 +460,19 @@ impl Handler<LinkEvent> for PbxRouter {
         match ev {
             LinkEvent::Connected { kind, startup, link, .. } => {
                 // Whatever ran for the previous connection is void.
-                self.resync_reason = None;
+                self.generation += 1;
                 self.holding = None;
-                self.after_resync = None;
+                self.pending = None;
+                self.link = link;
+                self.connection_kind = kind;
                 tracing::info!(parent: &self.span, kind = ?kind, startup = %startup, "PBX link connected; resyncing");
-                self.start_resync(kind, link, ctx);
+                self.request(After::Resync { kind, why: None }, ctx);
             }
             LinkEvent::Disconnected { reason, .. } => {
                 tracing::warn!(parent: &self.span, reason = %reason, "PBX link down");
+                self.generation += 1;
                 self.holding = None;
-                self.after_resync = None;
-                self.resync_connection = 0;
+                self.pending = None;
                 for t in &self.tenants {
                     t.do_send(TenantLinkDown);
                 }
@@ -420,9 +498,8 @@ impl Handler<SetTenants> for PbxRouter {
         // New tenants start empty: a resync gives every tenant of the PBX the truth again.
         if self.link.status().state == crate::ami::LinkState::Connected {
             tracing::info!(parent: &self.span, pbx.id = %self.pbx, "tenants of the PBX changed; resyncing");
-            self.resync_reason = Some("the tenants of the PBX changed");
-            let link = self.link.clone();
-            self.start_resync(ConnectKind::Reconnected, link, ctx);
+            let why = Some("the tenants of the PBX changed");
+            self.request(After::Resync { kind: ConnectKind::Reconnected, why }, ctx);
         }
     }
 }
@@ -432,5 +509,60 @@ impl Handler<StopRouter> for PbxRouter {
 
     fn handle(&mut self, _: StopRouter, ctx: &mut Context<Self>) {
         ctx.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(first_seq: u64, names: &[&str]) -> Held {
+        let events = names.iter().map(|n| Message::from_pairs([("Event", *n)])).collect();
+        Held { first_seq, events, received: Instant::now() }
+    }
+
+    fn names(held: &[Held]) -> Vec<(u64, String)> {
+        held.iter()
+            .flat_map(|h| {
+                h.events.iter().enumerate().map(|(i, m)| (h.first_seq + i as u64, m.event_name().unwrap_or("").into()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn held_events_split_at_a_sequence_number_keep_their_numbers_and_order() {
+        let all = vec![held(10, &["Newchannel", "QueueCallerJoin"]), held(12, &["Hangup", "DeviceStateChange"])];
+        let (before, after) = split_held(all, 11);
+        assert_eq!(names(&before), [(10, "Newchannel".to_string())]);
+        assert_eq!(
+            names(&after),
+            [(11, "QueueCallerJoin".into()), (12, "Hangup".into()), (13, "DeviceStateChange".into())]
+        );
+        let (before, after) = split_held(vec![held(5, &["Hangup"])], 0);
+        assert!(before.is_empty() && names(&after).len() == 1);
+    }
+
+    #[test]
+    fn reloads_and_a_late_boot_ask_for_the_right_work() {
+        let reload = |module: &str, status: &str| {
+            Message::from_pairs([("Event", "Reload"), ("Module", module), ("Status", status)])
+        };
+        let kind = ConnectKind::Reconnected;
+        assert_eq!(state_went_stale(&reload("app_queue.so", "0"), kind), Some(After::RefreshQueues));
+        assert_eq!(state_went_stale(&reload("All", "0"), kind), Some(After::RefreshQueues));
+        assert_eq!(state_went_stale(&reload("app_queue", "3"), kind), None, "a failed reload changed nothing");
+        assert_eq!(state_went_stale(&reload("res_pjsip.so", "0"), kind), None);
+        let booted = Message::from_pairs([("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        let restart = state_went_stale(&booted, ConnectKind::Restarted);
+        assert!(matches!(restart, Some(After::Resync { kind: ConnectKind::Restarted, .. })));
+        let merged = After::merge(restart, After::Resync { kind, why: None });
+        assert!(matches!(merged, After::Resync { kind: ConnectKind::Restarted, .. }), "a restart's resync wins");
+        assert_eq!(After::merge(Some(After::RefreshQueues), After::RefreshQueues), After::RefreshQueues);
+        assert!(matches!(
+            After::merge(Some(After::RefreshQueues), After::Resync { kind, why: None }),
+            After::Resync { .. }
+        ));
+        assert!(matches!(EventPart::of(&reload("x", "0")), EventPart::Channels));
+        assert!(matches!(EventPart::of(&Message::from_pairs([("Event", "AgentCalled")])), EventPart::Queues));
     }
 }

@@ -694,20 +694,21 @@ impl TenantActor {
     /// absence (gone, or shown empty when Mayday configures it).
     fn queue_listed(&mut self, queue: &str, items: &[Message], ctx: &mut Context<Self>) {
         let now = now_ms();
-        match self.state.refresh_queue(queue, items, now) {
-            Some(effects) => self.dispatch(effects, now, ctx),
-            None if !self.state.spec().queue_settings.contains_key(queue) => {
-                if let Some(addr) = self.queues.remove(queue) {
-                    tracing::info!(parent: &self.span, queue = %queue, "the queue is gone from the PBX");
-                    addr.do_send(StopActor);
-                    self.queue_snaps.remove(queue);
-                    self.topics.queue_removed(queue);
-                    self.schedule_flush(ctx);
-                }
-            }
+        let (found, mut effects) = self.state.refresh_queue(queue, items, now);
+        let configured = self.state.spec().queue_settings.contains_key(queue);
+        if !found && configured {
             // Configured but not (yet) known to Asterisk: shown empty.
-            None => {
-                self.queue_actor(queue, ctx);
+            effects.push(Effect::Queue(queue.to_string(), QueueFact::Members { params: None, members: Vec::new() }));
+        }
+        // The agents lose (or gain) the membership either way.
+        self.dispatch(effects, now, ctx);
+        if !found && !configured {
+            if let Some(addr) = self.queues.remove(queue) {
+                tracing::info!(parent: &self.span, queue = %queue, "the queue is gone from the PBX");
+                addr.do_send(StopActor);
+                self.queue_snaps.remove(queue);
+                self.topics.queue_removed(queue);
+                self.schedule_flush(ctx);
             }
         }
     }

@@ -851,11 +851,12 @@ impl TenantState {
         (out, gone)
     }
 
-    /// After provisioning changed a queue's realtime members: what `QueueStatus` for that
-    /// queue answered. Its members are replaced (waiting callers and calls stay), and every
-    /// agent that was or now is a member gets its whole state again. `None` when Asterisk
-    /// does not know the queue.
-    pub fn refresh_queue(&mut self, queue: &str, items: &[Message], now: Millis) -> Option<Vec<Effect>> {
+    /// After provisioning changed a queue's realtime members or app_queue reloaded: what
+    /// `QueueStatus` answered. The queue's members are replaced (waiting callers and calls
+    /// stay), and every agent that was or now is a member gets its whole state again. The
+    /// flag is false when Asterisk does not list the queue: its members are gone (the
+    /// caller decides whether the queue is gone or shown empty).
+    pub fn refresh_queue(&mut self, queue: &str, items: &[Message], now: Millis) -> (bool, Vec<Effect>) {
         let mut touched: Vec<AgentId> =
             self.members.iter().filter(|((q, _), _)| q == queue).filter_map(|(_, m)| m.agent).collect();
         let mut found = false;
@@ -875,23 +876,22 @@ impl TenantState {
                 _ => {}
             }
         }
-        if !found {
-            return None;
-        }
         self.members.retain(|(q, _), _| q != queue);
         for m in &listed {
             let info = self.member_info(m);
             touched.extend(info.agent);
             infos.push(info);
         }
-        let mut out =
-            vec![Effect::Queue(queue.to_string(), QueueFact::Members { params: queue_params, members: infos })];
+        let mut out = Vec::new();
+        if found {
+            out.push(Effect::Queue(queue.to_string(), QueueFact::Members { params: queue_params, members: infos }));
+        }
         touched.sort_unstable();
         touched.dedup();
         for agent in touched {
             out.push(Effect::Agent(agent, self.agent_resync(agent, now)));
         }
-        Some(out)
+        (found, out)
     }
 
     /// Everything known about an agent, as one fact: after a resync, and for an agent added
