@@ -238,11 +238,7 @@ impl AgentState {
                 if self.ringing.as_ref().is_some_and(|r| r.linkedid == linkedid) {
                     self.ringing = None;
                 }
-                // An empty linkedid: an AgentComplete without channel blocks (asterisk.md
-                // gotcha 30) ends the agent's queue call, whichever it is.
-                let ends =
-                    |c: &mut AgentCall| c.linkedid == linkedid || (linkedid.is_empty() && c.kind == CallKind::Queue);
-                if let Some(call) = self.call.take_if(ends) {
+                if let Some(call) = self.call.take_if(|c| c.linkedid == linkedid) {
                     let talk =
                         talk_secs.unwrap_or_else(|| u64::try_from((now - call.since_ms).max(0) / 1000).unwrap_or(0));
                     self.counters.calls += 1;
@@ -359,15 +355,12 @@ mod tests {
     }
 
     #[test]
-    fn an_agent_complete_without_channels_ends_the_queue_call_and_a_cancelled_ring_is_not_missed() {
+    fn a_cancelled_ring_is_not_a_missed_call() {
         let mut a = agent();
         a.apply(AgentFact::Device(DeviceState::NotInuse), 0);
         a.apply(AgentFact::Ringing(call(CallKind::Queue, 1_000)), 1_000);
         a.apply(AgentFact::RingEnded { linkedid: "1.1".into(), missed: false }, 2_000);
         assert_eq!((a.status(), a.counters().missed), (AgentStatus::Available, 0));
-        a.apply(AgentFact::CallStarted(call(CallKind::Queue, 3_000)), 3_000);
-        a.apply(AgentFact::CallEnded { linkedid: String::new(), talk_secs: Some(30), wrapup_secs: 0 }, 33_000);
-        assert_eq!((a.status(), a.counters().queue_calls), (AgentStatus::Available, 1));
     }
 
     #[test]

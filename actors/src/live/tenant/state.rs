@@ -689,15 +689,25 @@ impl TenantState {
         let agent = self.resolve_member(e.queue, e.interface);
         let wrapup = self.wrapup_for(e.queue, e.interface);
         // AgentComplete may come after the hangups it names, even without a channel block
-        // (asterisk.md gotcha 30): an empty linkedid ends the agent's current queue call.
+        // (asterisk.md gotcha 30): then it names the agent's queue call in this queue if
+        // that is still on, and nothing when the hangup ended it already.
         let linkedid = e
             .caller
             .as_ref()
             .map(|c| c.linkedid.to_string())
             .or_else(|| e.member.as_ref().map(|m| m.linkedid.to_string()))
-            .unwrap_or_default();
+            .or_else(|| {
+                let agent = agent?;
+                self.calls
+                    .calls
+                    .values()
+                    .find(|c| {
+                        c.agent == Some(agent) && c.kind == CallKind::Queue && c.queue.as_deref() == Some(e.queue)
+                    })
+                    .map(|c| c.linkedid.clone())
+            });
         let transferred = e.reason.is_some_and(|r| r.eq_ignore_ascii_case("transfer"));
-        if let Some(agent) = agent {
+        if let (Some(agent), Some(linkedid)) = (agent, linkedid) {
             out.push(Effect::Agent(
                 agent,
                 AgentFact::CallEnded { linkedid, talk_secs: e.talk_time_secs, wrapup_secs: wrapup },
@@ -1342,6 +1352,24 @@ mod tests {
         assert!(s.apply(&event("DialBegin", &[("DialString", "acme-1002")], &[caller, dest]), 0, &mut out));
         assert!(out.iter().any(|e| matches!(e, Effect::Agent(AgentId(2), AgentFact::Ringing(_)))));
         assert_eq!(s.calls.calls["9.1"].kind, CallKind::Direct);
+    }
+
+    #[test]
+    fn an_agent_complete_without_channels_ends_the_agents_call_in_that_queue_only() {
+        let (mut s, mut out) = ringall();
+        let caller = block("", "PJSIP/trunk-00000001", "9.1", "9.1");
+        let dest = block("Dest", "PJSIP/acme-1002-00000009.3", "9.3", "9.1");
+        let fields = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002")];
+        s.apply(&event("AgentConnect", &fields, &[caller, dest]), 0, &mut out);
+        out.clear();
+        let other = [("Queue", "acme-support"), ("Interface", "PJSIP/acme-1002"), ("TalkTime", "5")];
+        s.apply(&event("AgentComplete", &other, &[]), 0, &mut out);
+        assert!(!out.iter().any(|e| matches!(e, Effect::Agent(_, AgentFact::CallEnded { .. }))), "another queue's");
+        let same = [("Queue", "acme-sales"), ("Interface", "PJSIP/acme-1002"), ("TalkTime", "5")];
+        s.apply(&event("AgentComplete", &same, &[]), 0, &mut out);
+        assert!(out.iter().any(
+            |e| matches!(e, Effect::Agent(AgentId(2), AgentFact::CallEnded { linkedid, .. }) if linkedid == "9.1")
+        ));
     }
 
     #[test]
