@@ -119,17 +119,14 @@ impl WsSession {
     }
 
     fn drain(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let Some(outbox) = self.outbox.clone() else { return };
-        if let Some(reason) = outbox.closed() {
+        let Some(outbox) = self.outbox.as_ref() else { return };
+        let drained = outbox.drain_with(DRAIN_BATCH, |f| ctx.text(f.text));
+        if let Some(reason) = drained.closed {
             self.close(reason, ctx);
             return;
         }
-        let frames = outbox.take(DRAIN_BATCH);
-        PushMetrics::add(&self.metrics.delivered, frames.len() as u64);
-        for f in frames {
-            ctx.text(f.text);
-        }
-        if !outbox.is_empty() {
+        PushMetrics::add(&self.metrics.delivered, drained.written as u64);
+        if drained.more {
             ctx.notify(Wake);
         }
     }

@@ -11,5 +11,5 @@ pub mod topic;
 
 pub use frame::{Frame, FrameKind, TopicName};
 pub use metrics::PushMetrics;
-pub use outbox::{CloseReason, Outbox, OutboxLimits};
+pub use outbox::{CloseReason, Drained, Outbox, OutboxLimits};
 pub use topic::{Resume, Topic};

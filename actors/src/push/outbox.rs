@@ -71,6 +71,16 @@ struct Inner {
     over_since: Option<Instant>,
 }
 
+/// What one drain step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drained {
+    /// The outbox is closed (nothing was written): close the socket with this reason.
+    pub closed: Option<CloseReason>,
+    pub written: usize,
+    /// Frames are still waiting (drain again).
+    pub more: bool,
+}
+
 /// The outbox; shared (`Arc`) by the session and the publishers.
 pub struct Outbox {
     inner: Mutex<Inner>,
@@ -151,14 +161,29 @@ impl Outbox {
 
     /// Takes up to `max` frames, oldest first.
     pub fn take(&self, max: usize) -> Vec<Frame> {
+        let mut out = Vec::new();
+        self.drain_with(max, |f| out.push(f));
+        out
+    }
+
+    /// Hands up to `max` frames, oldest first, to `write`, under one lock and with no
+    /// allocation (the session's drain step). `write` must not touch this outbox.
+    pub fn drain_with(&self, max: usize, mut write: impl FnMut(Frame)) -> Drained {
         let mut inner = self.inner.lock();
-        let n = inner.queue.len().min(max);
-        let out: Vec<Frame> = inner.queue.drain(..n).collect();
-        inner.bytes -= out.iter().map(Frame::len).sum::<usize>();
+        if let Some(reason) = inner.closed {
+            return Drained { closed: Some(reason), written: 0, more: false };
+        }
+        let mut written = 0;
+        while written < max {
+            let Some(frame) = inner.queue.pop_front() else { break };
+            inner.bytes -= frame.len();
+            write(frame);
+            written += 1;
+        }
         if !self.over(&inner) {
             inner.over_since = None;
         }
-        out
+        Drained { closed: None, written, more: !inner.queue.is_empty() }
     }
 
     /// Frames waiting.
@@ -210,6 +235,21 @@ mod tests {
         let seqs: Vec<u64> = o.take(10).iter().map(|f| f.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
         assert!(o.is_empty());
+    }
+
+    #[test]
+    fn a_drain_step_writes_at_most_its_batch_and_says_what_is_left() {
+        let o = Outbox::new(OutboxLimits::default(), Arc::new(PushMetrics::default()), || {});
+        for seq in 1..=3 {
+            o.push(frame("wallboard", FrameKind::Delta, seq), || None);
+        }
+        let mut seqs = Vec::new();
+        let d = o.drain_with(2, |f| seqs.push(f.seq));
+        assert_eq!((seqs.as_slice(), d.written, d.more, d.closed), (&[1, 2][..], 2, true, None));
+        let d = o.drain_with(2, |f| seqs.push(f.seq));
+        assert_eq!((seqs.as_slice(), d.more), (&[1, 2, 3][..], false));
+        o.close(CloseReason::IdleTimeout);
+        assert_eq!(o.drain_with(2, |_| {}).closed, Some(CloseReason::IdleTimeout));
     }
 
     #[test]
