@@ -794,7 +794,18 @@ impl TenantState {
         let linkedids: Vec<String> =
             if snap.channels.is_some() { self.calls.calls.keys().cloned().collect() } else { Vec::new() };
         for linkedid in linkedids {
-            self.classify(&linkedid, &old, &entry_of, &app_of, &members_by, now);
+            match old.calls.get(&linkedid).filter(|k| k.kind == CallKind::Queue && snap.queue_status.is_none()) {
+                // Without QueueStatus nothing says where a queue call stands: as it was.
+                Some(known) => {
+                    let known = known.clone();
+                    if let Some(c) = self.calls.calls.get_mut(&linkedid) {
+                        let channels = std::mem::take(&mut c.channels);
+                        *c = known;
+                        c.channels = channels;
+                    }
+                }
+                None => self.classify(&linkedid, &old, &entry_of, &app_of, &members_by, now),
+            }
         }
         for (uid, (_, _)) in &entry_of {
             if let Some(lid) = self.calls.channels.get(uid).map(|c| c.linkedid.clone()) {
@@ -1370,6 +1381,29 @@ mod tests {
         assert!(out.iter().any(
             |e| matches!(e, Effect::Agent(AgentId(2), AgentFact::CallEnded { linkedid, .. }) if linkedid == "9.1")
         ));
+    }
+
+    #[test]
+    fn a_resync_without_queue_status_keeps_where_queue_calls_stood() {
+        let (mut s, _) = ringall();
+        let item = |name: &str, uid: &str| {
+            msg(&[("Event", "CoreShowChannel"), ("Channel", name), ("Uniqueid", uid), ("Linkedid", "9.1")])
+        };
+        let snap = Snapshot {
+            queue_status: None,
+            channels: Some(vec![
+                item("PJSIP/trunk-00000001", "9.1"),
+                item("PJSIP/acme-1001-00000009.2", "9.2"),
+                item("PJSIP/acme-1002-00000009.3", "9.3"),
+            ]),
+            devices: None,
+        };
+        let (out, gone) = s.resync(&snap, &["acme-sales".into()], &[AgentId(1), AgentId(2)], 1_000);
+        assert!(gone.is_empty(), "no queue is gone when Asterisk did not say");
+        assert!(!out.iter().any(|e| matches!(e, Effect::Queue(_, QueueFact::Resync { .. }))));
+        let call = &s.calls.calls["9.1"];
+        assert_eq!((call.kind, call.state, call.rings.len()), (CallKind::Queue, CallState::Ringing, 2));
+        assert_eq!(call.channels.len(), 3);
     }
 
     #[test]
