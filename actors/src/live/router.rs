@@ -2,6 +2,8 @@
 //! tenant it belongs to (`routing`), and after every (re)connect runs the resync: it asks
 //! Asterisk for the truth (`QueueStatus`, `CoreShowChannels`, `DeviceStateList`), splits
 //! the answers by tenant, and replays the events that arrived meanwhile (design.md, AMI).
+//! A late `FullyBooted` resyncs again; an app_queue `Reload` re-reads only the queues. One
+//! resync or refresh runs at a time, the next waits for it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
