@@ -43,6 +43,7 @@
 //! | `LIVE_PAUSE_CONFIRM` | `5s` | how long a pause Mayday sent waits for Asterisk's confirmation |
 //! | `LIVE_PUSH_INTERVAL` | `20ms` | changes gather this long before one delta per topic is pushed |
 //! | `LIVE_PUSH_HISTORY` | `512` | deltas each topic keeps for clients that resume |
+//! | `LIVE_QUEUE_REFRESH` | `60s` | how often queue members and parameters are read again (`0s`: never) |
 //! | `WS_HEARTBEAT` | `15s` | WebSocket ping interval (and login-session re-check) |
 //! | `WS_IDLE_TIMEOUT` | `45s` | a WebSocket that sends nothing (not even a pong) this long is closed |
 //! | `WS_MAX_FRAME_BYTES` | `65536` | largest frame a client may send |
@@ -185,6 +186,7 @@ pub struct LiveConfig {
     pub pause_confirm: Duration,
     pub push_interval: Duration,
     pub push_history: usize,
+    pub queue_refresh: Duration,
 }
 
 /// WebSocket sessions.
@@ -552,6 +554,7 @@ impl Config {
                 pause_confirm: duration(src, "LIVE_PAUSE_CONFIRM", Duration::from_secs(5))?,
                 push_interval: duration(src, "LIVE_PUSH_INTERVAL", Duration::from_millis(20))?,
                 push_history: number(src, "LIVE_PUSH_HISTORY", 512)?,
+                queue_refresh: duration(src, "LIVE_QUEUE_REFRESH", Duration::from_secs(60))?,
             },
             metrics_token: src.get("METRICS_TOKEN").map(SecretString::new),
             outbound_ca_file: src.get("OUTBOUND_CA_FILE").map(PathBuf::from),

@@ -37,6 +37,7 @@ impl Live {
             pause_confirm: state.config.live.pause_confirm,
             push_interval: state.config.live.push_interval,
             push_history: state.config.live.push_history,
+            queue_refresh: state.config.live.queue_refresh,
         };
         let arbiters = state.config.live.arbiters;
         let addr = LiveSupervisor::new(live.registry.clone(), store, timings, arbiters).start();

@@ -54,13 +54,21 @@ pub struct PbxRouter {
     /// How the current connection came up (a late FullyBooted resyncs the same way).
     connection_kind: ConnectKind,
     retry_delay: Duration,
+    /// How often the queues are read again while the link is up (zero: never).
+    queue_refresh: Duration,
     /// What to do once the running resync or refresh is done.
     pending: Option<After>,
     span: tracing::Span,
 }
 
 impl PbxRouter {
-    pub fn new(pbx: PbxId, link: AmiLink, tenants: Vec<TenantRoute>, metrics: Arc<PbxMetrics>) -> Self {
+    pub fn new(
+        pbx: PbxId,
+        link: AmiLink,
+        tenants: Vec<TenantRoute>,
+        metrics: Arc<PbxMetrics>,
+        queue_refresh: Duration,
+    ) -> Self {
         let routing = Routing::new(tenants.iter().map(|t| t.route.clone()).collect());
         PbxRouter {
             pbx,
@@ -72,6 +80,7 @@ impl PbxRouter {
             generation: 0,
             connection_kind: ConnectKind::First,
             retry_delay: Duration::from_secs(1),
+            queue_refresh,
             pending: None,
             span: tracing::info_span!("pbx.router", pbx.id = %pbx),
         }
@@ -378,6 +387,14 @@ impl Actor for PbxRouter {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(usize::MAX >> 4);
+        if !self.queue_refresh.is_zero() {
+            ctx.run_interval(self.queue_refresh, |act, ctx| {
+                // Not while a resync or refresh runs (that reads the queues anyway).
+                if act.holding.is_none() && act.link.status().state == crate::ami::LinkState::Connected {
+                    act.request(After::RefreshQueues, ctx);
+                }
+            });
+        }
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {

@@ -92,11 +92,11 @@ impl LiveSupervisor {
         let routes = self.routes_of(spec.id);
         let metrics = Arc::new(PbxMetrics::default());
         let mut link_out = None;
-        let (id, cfg, m) = (spec.id, spec.ami.clone(), metrics.clone());
+        let (id, cfg, m, every) = (spec.id, spec.ami.clone(), metrics.clone(), self.timings.queue_refresh);
         let router = PbxRouter::create(|ctx| {
             let link = AmiConnection::start(cfg, ctx.address().recipient(), ctx.address().recipient());
             link_out = Some(link.clone());
-            PbxRouter::new(id, link, routes, m)
+            PbxRouter::new(id, link, routes, m, every)
         });
         if let Some(link) = link_out {
             self.registry.pbxes.insert(spec.id, PbxEntry { router, link, name: spec.ami.host.clone(), metrics });

@@ -37,12 +37,18 @@ fn spec(tenant: TenantId, agents: usize, prefix: &str, pbx: PbxId) -> TenantSpec
 }
 
 async fn start_live(sim: &SimHandle, agents: usize) -> Live {
+    start_live_with(sim, agents, Duration::ZERO).await
+}
+
+/// With the queues read again every `queue_refresh` (zero: never).
+async fn start_live_with(sim: &SimHandle, agents: usize, queue_refresh: Duration) -> Live {
     let registry = Arc::new(Registry::default());
     let store = Arc::new(MemoryStore::default());
     let timings = LiveTimings {
         persist_after: Duration::from_millis(10),
         day_check: Duration::from_secs(60),
         pause_confirm: Duration::from_secs(2),
+        queue_refresh,
         ..LiveTimings::default()
     };
     let supervisor = LiveSupervisor::new(registry.clone(), store.clone(), timings, 0).start();
@@ -129,6 +135,31 @@ async fn after_an_app_queue_reload_the_members_asterisk_now_has_are_shown() {
     assert_eq!(tenant.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed), 0, "no full resync");
     sim.answer(call).await.expect("answer");
     live.agrees(&sim, "the member answers after the reload").await;
+}
+
+#[actix_rt::test]
+async fn members_changed_without_any_event_are_seen_at_the_next_periodic_refresh() {
+    let directory = Arc::new(EditableDirectory(parking_lot::Mutex::new(pjsip_directory(3).0)));
+    let sim = start_sim_on(directory.clone()).await;
+    let live = start_live_with(&sim, 3, Duration::from_millis(50)).await;
+    live.agrees(&sim, "the first resync").await;
+    let call = sim.place_call("sales", "+254700000001").await.expect("call");
+    sim.ring(call, Some("PJSIP/1001")).await.expect("ring");
+    // A realtime member removed in the database: Asterisk says nothing.
+    directory.0.lock().queues[0].members.retain(|m| m.interface != "PJSIP/1003");
+    let tenant = live.registry.tenant(live.tenant).expect("tenant");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let queues = tenant.addr.send(GetQueues).await.expect("queues");
+        if queues.iter().any(|q| q.asterisk_name == "sales" && q.members.len() == 2) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the periodic refresh did not read the members again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live.agrees(&sim, "the refresh (a member ringing meanwhile)").await;
+    sim.answer(call).await.expect("answer");
+    live.agrees(&sim, "the answer after the refresh").await;
 }
 
 #[actix_rt::test]

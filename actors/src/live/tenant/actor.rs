@@ -38,6 +38,9 @@ pub struct LiveTimings {
     pub push_interval: Duration,
     /// Deltas each topic keeps for clients that resume.
     pub push_history: usize,
+    /// How often each PBX's queue members and parameters are read again (Asterisk changes
+    /// realtime members, and reloads from its CLI, without a word); zero: never.
+    pub queue_refresh: Duration,
 }
 
 impl Default for LiveTimings {
@@ -48,6 +51,7 @@ impl Default for LiveTimings {
             pause_confirm: Duration::from_secs(5),
             push_interval: Duration::from_millis(20),
             push_history: super::topics::DEFAULT_HISTORY,
+            queue_refresh: Duration::from_secs(60),
         }
     }
 }
