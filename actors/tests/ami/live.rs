@@ -66,6 +66,32 @@ async fn start_live_with(sim: &SimHandle, agents: usize, queue_refresh: Duration
 }
 
 impl Live {
+    /// Drops the PBX's clients and waits until the link came back and the resync landed.
+    async fn drop_link_and_resync(&self, sim: &SimHandle) {
+        let t = self.registry.tenant(self.tenant).expect("tenant");
+        let before = t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed);
+        sim.fault(Fault::DropClients).await.expect("drop");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed) == before {
+            assert!(std::time::Instant::now() < deadline, "no resync after the link dropped");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until Mayday shows `n` members in `queue`; panics with `why` after 5 s.
+    async fn wait_for_members(&self, queue: &str, n: usize, why: &str) {
+        let t = self.registry.tenant(self.tenant).expect("tenant");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let queues = t.addr.send(GetQueues).await.expect("queues");
+            if queues.iter().any(|q| q.asterisk_name == queue && q.members.len() == n) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{why}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn diffs(&self, sim: &SimHandle, counters: bool) -> Vec<String> {
         let Some(t) = self.registry.tenant(self.tenant) else { return vec!["no tenant".into()] };
         let truth = sim.truth().await.expect("truth");
@@ -113,10 +139,6 @@ async fn after_an_app_queue_reload_the_members_asterisk_now_has_are_shown() {
 
     // queues.conf edited: 1003 leaves sales, which app_queue's reload does without an event.
     directory.0.lock().queues[0].members.retain(|m| m.interface != "PJSIP/1003");
-    let members = || async {
-        let queues = tenant.addr.send(GetQueues).await.expect("queues");
-        queues.iter().find(|q| q.asterisk_name == "sales").map(|q| q.members.len()).unwrap_or(0)
-    };
     let queue_statuses = || async {
         let actions = sim.received_actions().await.expect("actions");
         actions.iter().filter(|m| m.action_name() == Some("QueueStatus")).count()
@@ -124,11 +146,7 @@ async fn after_an_app_queue_reload_the_members_asterisk_now_has_are_shown() {
     let before = queue_statuses().await;
     link.send(mayday_actors::ami::action::reload(Some("res_pjsip_outbound_registration.so"))).await.expect("reload");
     link.send(mayday_actors::ami::action::reload(Some("app_queue.so"))).await.expect("reload");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while members().await != 2 {
-        assert!(std::time::Instant::now() < deadline, "the members were not read again after app_queue reloaded");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    live.wait_for_members("sales", 2, "the members were not read again after app_queue reloaded").await;
     // Events are handled in order: the first reload's would have come first.
     assert_eq!(queue_statuses().await, before + 1, "one QueueStatus, for app_queue's reload only");
     live.agrees(&sim, "the reload (a member still ringing)").await;
@@ -147,16 +165,7 @@ async fn members_changed_without_any_event_are_seen_at_the_next_periodic_refresh
     sim.ring(call, Some("PJSIP/1001")).await.expect("ring");
     // A realtime member removed in the database: Asterisk says nothing.
     directory.0.lock().queues[0].members.retain(|m| m.interface != "PJSIP/1003");
-    let tenant = live.registry.tenant(live.tenant).expect("tenant");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let queues = tenant.addr.send(GetQueues).await.expect("queues");
-        if queues.iter().any(|q| q.asterisk_name == "sales" && q.members.len() == 2) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the periodic refresh did not read the members again");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    live.wait_for_members("sales", 2, "the periodic refresh did not read the members again").await;
     live.agrees(&sim, "the refresh (a member ringing meanwhile)").await;
     sim.answer(call).await.expect("answer");
     live.agrees(&sim, "the answer after the refresh").await;
@@ -176,13 +185,7 @@ async fn a_resync_action_asterisk_refuses_is_left_out_and_live_state_goes_on() {
 
     // CoreShowChannels refused too: a resync keeps the calls Mayday knows.
     sim.fault(Fault::DenyAction("CoreShowChannels".into())).await.expect("fault");
-    let t = live.registry.tenant(live.tenant).expect("tenant");
-    sim.fault(Fault::DropClients).await.expect("drop");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-        assert!(std::time::Instant::now() < deadline, "no resync after the link dropped");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    live.drop_link_and_resync(&sim).await;
     live.agrees(&sim, "a resync without the channel list (the call goes on)").await;
     sim.agent_hangup(call).await.expect("hangup");
     live.agrees(&sim, "the call ends after that resync").await;
@@ -220,15 +223,10 @@ async fn a_ringall_queue_rings_every_member_and_the_others_stop_when_one_answers
     // A resync while members ring shows all of them ringing.
     let d = sim.place_call("sales", "+254700000004").await.expect("call d");
     sim.ring(d, None).await.expect("ring all");
-    let t = live.registry.tenant(live.tenant).expect("tenant");
-    sim.fault(Fault::DropClients).await.expect("drop");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while t.metrics.resyncs_reconnected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-        assert!(std::time::Instant::now() < deadline, "no resync after the link dropped");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    live.drop_link_and_resync(&sim).await;
     live.agrees(&sim, "a resync while three members ring").await;
 
+    let t = live.registry.tenant(live.tenant).expect("tenant");
     let agents = t.addr.send(GetAgents).await.expect("agents");
     let missed: u64 = agents.iter().map(|a| a.today.missed).sum();
     assert_eq!(missed, 3, "only call c's ring timeout is a missed call for each member: {agents:?}");

@@ -316,7 +316,7 @@ impl TenantState {
                 rings_ended(&call.linkedid, legs, false, out);
                 call.clear_agent();
                 call.state = CallState::AfterQueue;
-                let wait_secs = joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0);
+                let wait_secs = waited_secs(joined, now);
                 out.push(Effect::Queue(
                     e.queue.to_string(),
                     QueueFact::CallerAbandoned { uniqueid: uid, wait_secs, hung_up: false },
@@ -335,9 +335,7 @@ impl TenantState {
                     call.clear_agent();
                     call.state = CallState::AfterQueue;
                 }
-                let wait_secs = e.hold_time_secs.unwrap_or_else(|| {
-                    joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0)
-                });
+                let wait_secs = e.hold_time_secs.unwrap_or_else(|| waited_secs(joined, now));
                 out.push(Effect::Queue(
                     e.queue.to_string(),
                     QueueFact::CallerAbandoned { uniqueid: uid, wait_secs, hung_up },
@@ -662,9 +660,7 @@ impl TenantState {
                 out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
             }
         }
-        let wait_secs = e
-            .hold_time_secs
-            .unwrap_or_else(|| joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0));
+        let wait_secs = e.hold_time_secs.unwrap_or_else(|| waited_secs(joined, now));
         out.push(Effect::Queue(
             e.queue.to_string(),
             QueueFact::CallerConnected { uniqueid, wait_secs, interface: e.interface.to_string() },
@@ -1090,6 +1086,11 @@ impl TenantState {
         }
         uid.to_string()
     }
+}
+
+/// Seconds since a caller joined its queue (0 when the join was not seen).
+fn waited_secs(joined: Option<Millis>, now: Millis) -> u64 {
+    joined.map(|j| u64::try_from((now - j).max(0) / 1000).unwrap_or(0)).unwrap_or(0)
 }
 
 /// Those legs stopped ringing: their agents and queue members are told.
