@@ -194,7 +194,12 @@ impl RawClient {
 
 /// Link settings for tests: millisecond timers.
 pub fn link_config(sim: &SimHandle, auth: AuthMode, secret: &str) -> AmiConfig {
-    let mut cfg = AmiConfig::new(PbxId(1), "127.0.0.1", sim.addr().port(), USER, Secret::new(secret));
+    link_config_on(sim.addr().port(), auth, secret)
+}
+
+/// Link settings for an AMI server on `port` of this machine.
+pub fn link_config_on(port: u16, auth: AuthMode, secret: &str) -> AmiConfig {
+    let mut cfg = AmiConfig::new(PbxId(1), "127.0.0.1", port, USER, Secret::new(secret));
     cfg.auth = auth;
     cfg.connect_timeout = Duration::from_millis(500);
     cfg.login_timeout = Duration::from_millis(1_000);

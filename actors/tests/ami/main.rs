@@ -4,4 +4,5 @@ mod fidelity;
 mod helpers;
 mod link;
 mod live;
+mod recorded;
 mod sim_flows;
