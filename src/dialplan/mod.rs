@@ -176,6 +176,8 @@ pub enum CompileError {
     TooDeep,
     #[error("{0} is longer than Asterisk's column allows")]
     TooLong(String),
+    #[error("{0:?} is not a number to dial: digits, * and #, with an optional leading +, at most 32")]
+    NotDialable(String),
 }
 
 impl TenantPlan {
@@ -213,13 +215,31 @@ fn exten<'a>(out: &'a mut Vec<Row>, context: &str, name: &str) -> Exten<'a> {
     Exten { out, context: context.to_string(), exten: name.to_string(), next: 1 }
 }
 
-/// `<prepend>${EXTEN[:strip]}`.
-fn number_expr(prepend: &str, strip: u32) -> String {
-    if strip == 0 {
-        format!("{prepend}${{EXTEN}}")
+/// The characters a dialed number may carry into an application's arguments.
+const DIALABLE: &str = "0-9*#+";
+
+/// `${EXTEN[:n]}` with everything but dialable characters removed. A SIP user part may
+/// hold commas, and Asterisk splits an application's data at commas after expanding
+/// variables: an agent dialing `0700,+1555,<trunk>` would otherwise choose the caller ID
+/// and the trunk of `outbound-dial` (AST-2010-002).
+fn exten_expr(skip: u32) -> String {
+    if skip == 0 {
+        format!("${{FILTER({DIALABLE},${{EXTEN}})}}")
     } else {
-        format!("{prepend}${{EXTEN:{strip}}}")
+        format!("${{FILTER({DIALABLE},${{EXTEN:{skip}}})}}")
     }
+}
+
+/// `<prepend>` and the dialed number after its first `strip` digits.
+fn number_expr(prepend: &str, strip: u32) -> String {
+    format!("{prepend}{}", exten_expr(strip))
+}
+
+/// A number Mayday itself puts into dialplan data: digits, `*`, `#`, an optional leading
+/// `+`; at most 32.
+fn is_dialable(number: &str) -> bool {
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    !digits.is_empty() && number.len() <= 32 && digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
 }
 
 /// `Gosub(outbound-dial,...)` arguments: ARG3 only when it is not just the default trunk
@@ -247,7 +267,7 @@ pub fn compile(plan: &TenantPlan) -> Result<Vec<Row>, CompileError> {
     for route in &plan.inbound {
         let mut e = exten(&mut rows, INBOUND_CONTEXT, &route.pattern);
         e.push("Set", format!("__MAYDAY_TENANT={}", plan.slug));
-        e.push("Set", "__MAYDAY_INBOUND_DID=${EXTEN}");
+        e.push("Set", format!("__MAYDAY_INBOUND_DID={}", exten_expr(0)));
         e.push("Set", format!("MAYDAY_RT={rt_ctx}"));
         e.push("Goto", format!("mayday-rt,in-{},1", route.id));
         let name = format!("in-{}", route.id);
@@ -384,6 +404,9 @@ fn destination(
                 e.push("Goto", format!("in-{id},1"));
             }
             Destination::External { number, trunk_id } => {
+                if !is_dialable(number) {
+                    return Err(CompileError::NotDialable(number.clone()));
+                }
                 let trunks: Vec<String> = match trunk_id {
                     Some(t) => vec![plan.trunks.get(t).ok_or(CompileError::Missing { what: "trunk", id: *t })?.clone()],
                     None => Vec::new(),
@@ -541,7 +564,7 @@ mod tests {
             find(&rows, "acme-agents", "_X."),
             [
                 ("Set", "MAYDAY_TRUNK=acme-carrier"),
-                ("Gosub", "outbound-dial,s,1(${EXTEN},${MAYDAY_DID})"),
+                ("Gosub", "outbound-dial,s,1(${FILTER(0-9*#+,${EXTEN})},${MAYDAY_DID})"),
                 ("Hangup", "")
             ]
         );
@@ -549,7 +572,7 @@ mod tests {
             find(&rows, "acme-agents", "_45X."),
             [
                 ("Set", "MAYDAY_TRUNK=acme-carrier"),
-                ("Gosub", "outbound-dial,s,1(${EXTEN:2},0323300245)"),
+                ("Gosub", "outbound-dial,s,1(${FILTER(0-9*#+,${EXTEN:2})},0323300245)"),
                 ("Hangup", "")
             ]
         );
@@ -596,5 +619,31 @@ mod tests {
         assert_eq!(compile(&p), Err(CompileError::Missing { what: "queue", id: 99 }));
         p.inbound[0].destination = Destination::Route { id: 9 };
         assert_eq!(compile(&p), Err(CompileError::TooDeep), "a route that points at itself is a loop");
+    }
+
+    #[test]
+    fn nothing_a_caller_or_an_admin_types_reaches_an_application_s_arguments_unfiltered() {
+        let mut p = plan();
+        p.inbound.push(InboundRoute {
+            id: 4,
+            pattern: "_0323X.".into(),
+            destination: Destination::External { number: "+256700123456".into(), trunk_id: None },
+            time_condition: None,
+            fallback: None,
+        });
+        let rows = compile(&p).expect("compiles");
+        assert_eq!(
+            find(&rows, INBOUND_CONTEXT, "_0323X.")[1],
+            ("Set", "__MAYDAY_INBOUND_DID=${FILTER(0-9*#+,${EXTEN})}")
+        );
+        for r in rows.iter().filter(|r| r.appdata.contains("EXTEN")) {
+            assert!(r.appdata.contains("${FILTER(0-9*#+,${EXTEN"), "unfiltered: {r:?}");
+        }
+        // Asterisk evaluates functions and splits at commas in application data.
+        for bad in ["${SHELL(id)}", "1,+15550000,other-trunk", "", "+", "12a", &"1".repeat(33)] {
+            p.inbound[0].destination = Destination::External { number: bad.into(), trunk_id: None };
+            assert_eq!(compile(&p), Err(CompileError::NotDialable(bad.into())), "{bad:?}");
+            assert!(check(&p, &p.inbound[0].destination).is_err());
+        }
     }
 }

@@ -150,7 +150,7 @@ fn outbound_route(
 fn compile_error(e: CompileError) -> ServiceError {
     match e {
         CompileError::Missing { .. } => ServiceError::invalid("destination", e.to_string()),
-        CompileError::TooDeep => ServiceError::invalid("destination", e.to_string()),
+        CompileError::TooDeep | CompileError::NotDialable(_) => ServiceError::invalid("destination", e.to_string()),
         CompileError::TooLong(_) => ServiceError::Conflict(format!("the dialplan cannot be written: {e}")),
     }
 }

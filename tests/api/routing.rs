@@ -69,6 +69,60 @@ fn specificity(p: &str) -> Vec<u32> {
     out
 }
 
+/// Asterisk's substitution of `${...}` in application data (nested, innermost first) for
+/// what the generated rows use: `${EXTEN}`, `${EXTEN:n}`, `${FILTER(chars,value)}` and
+/// channel variables.
+fn expand(s: &str, number: &str, local: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let mut depth = 0;
+        let mut end = rest.len();
+        for (i, c) in rest[start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 1 => {
+                    end = start + i;
+                    break;
+                }
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        let expr = expand(&rest[start + 2..end], number, local);
+        let value = if let Some(args) = expr.strip_prefix("FILTER(").and_then(|a| a.strip_suffix(')')) {
+            let (allowed, value) = args.split_once(',').unwrap_or((args, ""));
+            let ranges: Vec<(char, char)> = {
+                let chars: Vec<char> = allowed.chars().collect();
+                let mut r = Vec::new();
+                let mut i = 0;
+                while i < chars.len() {
+                    if i + 2 < chars.len() && chars[i + 1] == '-' {
+                        r.push((chars[i], chars[i + 2]));
+                        i += 3;
+                    } else {
+                        r.push((chars[i], chars[i]));
+                        i += 1;
+                    }
+                }
+                r
+            };
+            value.chars().filter(|c| ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&c))).collect()
+        } else {
+            match expr.split_once(':') {
+                Some(("EXTEN", n)) => number.get(n.parse::<usize>().unwrap_or(0)..).unwrap_or("").to_string(),
+                _ if expr == "EXTEN" => number.to_string(),
+                _ => local.get(&expr).cloned().unwrap_or_default(),
+            }
+        };
+        out.push_str(&value);
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Follows the rows of `context` for `number` with the channel's variables until a
 /// `Gosub` (returned expanded) or a `Hangup`, as Asterisk's realtime switch would.
 fn evaluate(rows: &[(String, i32, String, String)], number: &str, vars: &HashMap<&str, &str>) -> Option<String> {
@@ -78,24 +132,7 @@ fn evaluate(rows: &[(String, i32, String, String)], number: &str, vars: &HashMap
     candidates.dedup();
     let exten = candidates.first()?;
     let mut local: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let expand = |s: &str, local: &HashMap<String, String>| -> String {
-        let mut out = String::new();
-        let mut rest = s;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').map(|e| start + e).unwrap_or(rest.len());
-            let expr = &rest[start + 2..end];
-            let value = match expr.split_once(':') {
-                Some(("EXTEN", n)) => number.get(n.parse::<usize>().unwrap_or(0)..).unwrap_or("").to_string(),
-                _ if expr == "EXTEN" => number.to_string(),
-                _ => local.get(expr).cloned().unwrap_or_default(),
-            };
-            out.push_str(&value);
-            rest = &rest[(end + 1).min(rest.len())..];
-        }
-        out.push_str(rest);
-        out
-    };
+    let expand = |s: &str, local: &HashMap<String, String>| expand(s, number, local);
     let mut steps: Vec<&(String, i32, String, String)> = rows.iter().filter(|r| r.0 == *exten).collect();
     steps.sort_by_key(|r| r.1);
     for (_, _, app, data) in steps {
@@ -214,10 +251,10 @@ async fn the_generated_dialplan_equals_the_hand_written_rows_and_dials_as_the_ol
         ("1001", 1, "Dial", &format!("PJSIP/{slug}-1001,30")),
         ("1001", 2, "Hangup", ""),
         ("_00X.", 1, "Set", &set_trunk),
-        ("_00X.", 2, "Gosub", "outbound-dial,s,1(+${EXTEN:2},${MAYDAY_DID})"),
+        ("_00X.", 2, "Gosub", "outbound-dial,s,1(+${FILTER(0-9*#+,${EXTEN:2})},${MAYDAY_DID})"),
         ("_00X.", 3, "Hangup", ""),
         ("_0X.", 1, "Set", &set_trunk),
-        ("_0X.", 2, "Gosub", "outbound-dial,s,1(${EXTEN},${MAYDAY_DID})"),
+        ("_0X.", 2, "Gosub", "outbound-dial,s,1(${FILTER(0-9*#+,${EXTEN})},${MAYDAY_DID})"),
         ("_0X.", 3, "Hangup", ""),
     ]);
     // `_<NN>0X.` for each prefix, presenting its DID (the international route keeps the
@@ -231,7 +268,7 @@ async fn the_generated_dialplan_equals_the_hand_written_rows_and_dials_as_the_ol
         let exten = format!("_{p}0X.");
         want.extend(expect(&[
             (&exten, 1, "Set", &set_trunk),
-            (&exten, 2, "Gosub", &format!("outbound-dial,s,1(${{EXTEN:2}},{})", d.did)),
+            (&exten, 2, "Gosub", &format!("outbound-dial,s,1(${{FILTER(0-9*#+,${{EXTEN:2}})}},{})", d.did)),
             (&exten, 3, "Hangup", ""),
         ]));
     }
@@ -254,6 +291,11 @@ async fn the_generated_dialplan_equals_the_hand_written_rows_and_dials_as_the_ol
         evaluate(&got, "00256700123456", &vars),
         Some(format!("Gosub(outbound-dial,s,1(+256700123456,{}))", f.default_did))
     );
+    // A SIP user part may hold commas: they never shift outbound-dial's DID or trunk.
+    assert_eq!(
+        evaluate(&got, "0700123456,+15550000,other-trunk", &vars),
+        Some(format!("Gosub(outbound-dial,s,1(0700123456+15550000,{}))", f.default_did))
+    );
     // The agent's phone carries its default DID.
     let mut conn = app.state.db.get().await.expect("db");
     let e = rt::endpoint(&mut conn, &format!("{slug}-1001")).await.expect("read").expect("endpoint");
@@ -269,7 +311,7 @@ async fn the_generated_dialplan_equals_the_hand_written_rows_and_dials_as_the_ol
         inbound_rows,
         expect(&[
             (did, 1, "Set", &format!("__MAYDAY_TENANT={slug}")),
-            (did, 2, "Set", "__MAYDAY_INBOUND_DID=${EXTEN}"),
+            (did, 2, "Set", "__MAYDAY_INBOUND_DID=${FILTER(0-9*#+,${EXTEN})}"),
             (did, 3, "Set", &format!("MAYDAY_RT={rt_ctx}")),
             (did, 4, "Goto", &format!("mayday-rt,in-{inbound},1")),
         ])
@@ -318,7 +360,10 @@ async fn the_generated_dialplan_equals_the_hand_written_rows_and_dials_as_the_ol
     assert_eq!(text.status, 200);
     let text = text.body.as_str().expect("text").to_string();
     assert!(text.starts_with(&format!("[{agents_ctx}]\n")), "{text}");
-    assert!(text.contains("exten => _0X.,2,Gosub(outbound-dial,s,1(${EXTEN},${MAYDAY_DID}))\n"), "{text}");
+    assert!(
+        text.contains("exten => _0X.,2,Gosub(outbound-dial,s,1(${FILTER(0-9*#+,${EXTEN})},${MAYDAY_DID}))\n"),
+        "{text}"
+    );
     let inbound_text =
         app.get("/api/dialplan/inbound", Some(&f.admin)).await.body.as_str().unwrap_or_default().to_string();
     assert!(inbound_text.contains(&format!("exten => {did},1,Set(__MAYDAY_TENANT={slug})")));
@@ -494,6 +539,20 @@ async fn bad_routing_input_names_the_field_and_writes_nothing() {
             422,
             "pattern",
         ),
+        (
+            "POST",
+            "/api/routes/inbound",
+            json!({"name": "Shell", "pattern": inbound_only, "destination": {"type": "external", "number": "${SHELL(id)}"}}),
+            422,
+            "destination",
+        ),
+        (
+            "POST",
+            "/api/ivr",
+            json!({"name": "Shift", "options": {"1": {"type": "external", "number": "1,+15550000,other"}}}),
+            422,
+            "options.1",
+        ),
         ("POST", "/api/routes/outbound", json!({"name": "Bad", "patterns": ["_0X.;Hangup"]}), 422, "patterns"),
         (
             "POST",
@@ -583,7 +642,8 @@ async fn deleting_what_a_route_uses_is_refused_naming_the_routes() {
     assert_eq!(app.delete(&format!("/api/routes/outbound/{}", id(&route)), Some(&f.admin)).await.status, 204);
     assert_eq!(app.delete(&format!("/api/routes/inbound/{}", id(&f.inbound)), Some(&f.admin)).await.status, 204);
     assert_eq!(app.delete(&format!("/api/time-conditions/{}", id(&f.tc)), Some(&f.admin)).await.status, 204);
-    assert_eq!(app.delete(&format!("/api/ivr/{}", id(&f.ivr)), Some(&f.admin)).await.status, 204);
+    let r = app.delete(&format!("/api/ivr/{}", id(&f.ivr)), Some(&f.admin)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(app.delete(&format!("/api/queues/{}", id(&f.queue)), Some(&f.admin)).await.status, 204);
     let rt_rows = rows(&app, &format!("{}-rt", f.t.slug)).await;
     assert!(rt_rows.is_empty(), "no route, no menu: {rt_rows:?}");
