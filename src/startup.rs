@@ -73,6 +73,7 @@ impl Application {
         }
         crate::services::licenses::start(&state).await;
         crate::live::Live::start(&state).await;
+        crate::services::dialplan::upgrade_old_dialplans(state.get_ref().clone());
         crate::services::dialplan::keep_prompt_urls_fresh(state.get_ref().clone());
         crate::services::balance::keep_balances_fresh(state.get_ref().clone());
         crate::services::sms::sweep_stale_queued(state.get_ref().clone());

@@ -68,6 +68,8 @@ pub struct NewTenant {
     pub enabled: bool,
     pub pbx_id: Option<u64>,
     pub name_prefix: String,
+    /// A new tenant has no rows an older compiler wrote.
+    pub dialplan_generation: u32,
 }
 
 #[derive(Clone, Debug, Default, AsChangeset)]

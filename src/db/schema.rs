@@ -27,6 +27,7 @@ diesel::table! {
         name_prefix -> Varchar,
         created_at -> Datetime,
         updated_at -> Datetime,
+        dialplan_generation -> Unsigned<Integer>,
     }
 }
 

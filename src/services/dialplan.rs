@@ -191,7 +191,40 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
         ),
         other => other,
     })?;
+    repos::tenants::set_dialplan_generation(conn, tenant_id, dialplan::GENERATION).await?;
     Ok(rows.len())
+}
+
+/// Rewrites, once, the rows of every tenant that an older Mayday's compiler wrote (so a fix
+/// in what is generated reaches the PBX without waiting for each tenant's next change). A
+/// tenant whose plan no longer compiles keeps its rows and is named in the log.
+pub fn upgrade_old_dialplans(state: AppState) {
+    actix::spawn(async move {
+        use diesel_async::AsyncConnection;
+        let old = async {
+            let mut conn = state.db.get().await?;
+            Ok::<_, ServiceError>(repos::tenants::with_dialplan_before(&mut conn, dialplan::GENERATION).await?)
+        };
+        let tenants = match old.await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for dialplans an older Mayday wrote; they are rewritten at each tenant's next change");
+                return;
+            }
+        };
+        for id in tenants {
+            let done = async {
+                let mut conn = state.db.get().await?;
+                conn.transaction::<_, ServiceError, _>(async |conn| regenerate(conn, &state, id).await).await
+            };
+            match done.await {
+                Ok(rows) => tracing::info!(tenant.id = id.0, rows, "dialplan rewritten by this Mayday's compiler"),
+                Err(e) => {
+                    tracing::warn!(tenant.id = id.0, error = %e, "the dialplan an older Mayday wrote could not be rewritten")
+                }
+            }
+        }
+    });
 }
 
 /// The tenant's contexts by their short names.

@@ -155,8 +155,15 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreateTena
     let timezone = validate::timezone(input.timezone.as_deref().unwrap_or("UTC"))?;
     let name_prefix = validate::name_prefix(input.name_prefix.as_deref().unwrap_or(&format!("{slug}-")))?;
     let domains = domains(input.domains)?.unwrap_or_default();
-    let new =
-        NewTenant { slug, name, timezone, enabled: input.enabled.unwrap_or(true), pbx_id: input.pbx_id, name_prefix };
+    let new = NewTenant {
+        slug,
+        name,
+        timezone,
+        enabled: input.enabled.unwrap_or(true),
+        pbx_id: input.pbx_id,
+        name_prefix,
+        dialplan_generation: crate::dialplan::GENERATION,
+    };
     let mut conn = state.db.get().await?;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {

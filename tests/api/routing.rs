@@ -438,6 +438,37 @@ async fn a_disabled_tenant_has_no_dialplan_until_it_is_enabled_again() {
 }
 
 #[actix_web::test]
+async fn rows_an_older_mayday_wrote_are_rewritten_when_the_server_starts() {
+    use diesel::sql_types::{BigInt, Text, Unsigned};
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let agents_ctx = format!("{}-agents", f.t.slug);
+    let current = rows(&app, &agents_ctx).await;
+    // What generation 1 wrote: the dialed number unfiltered.
+    let mut conn = app.state.db.get().await.expect("db");
+    diesel::sql_query("UPDATE extensions SET appdata = 'outbound-dial,s,1(${EXTEN},${MAYDAY_DID})' WHERE context = ? AND exten = '_0X.' AND priority = 2")
+        .bind::<Text, _>(&agents_ctx)
+        .execute(&mut conn)
+        .await
+        .expect("old row");
+    diesel::sql_query("UPDATE tenants SET dialplan_generation = 1 WHERE id = ?")
+        .bind::<Unsigned<BigInt>, _>(f.t.id)
+        .execute(&mut conn)
+        .await
+        .expect("old generation");
+    drop(conn);
+    assert_ne!(rows(&app, &agents_ctx).await, current);
+
+    let again = spawn_app_with(Options { db_name: Some(app.db_name.clone()), ..Default::default() }).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while rows(&again, &agents_ctx).await != current {
+        assert!(std::time::Instant::now() < deadline, "the old rows were never rewritten");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_web::test]
 async fn a_failure_in_the_middle_of_regenerating_leaves_the_previous_dialplan_intact() {
     let app = spawn_app().await;
     let f = fixture(&app).await;

@@ -72,6 +72,21 @@ pub async fn on_pbx(conn: &mut Conn, pbx: u64) -> QueryResult<Vec<Tenant>> {
     tenants::table.filter(tenants::pbx_id.eq(pbx)).order(tenants::id.asc()).select(Tenant::as_select()).load(conn).await
 }
 
+/// Tenants whose dialplan rows an older compiler than `generation` wrote.
+pub async fn with_dialplan_before(conn: &mut Conn, generation: u32) -> QueryResult<Vec<TenantId>> {
+    tenants::table
+        .filter(tenants::dialplan_generation.lt(generation))
+        .order(tenants::id.asc())
+        .select(tenants::id)
+        .load::<u64>(conn)
+        .await
+        .map(|ids| ids.into_iter().map(TenantId).collect())
+}
+
+pub async fn set_dialplan_generation(conn: &mut Conn, id: TenantId, generation: u32) -> QueryResult<usize> {
+    diesel::update(tenants::table.find(id.0)).set(tenants::dialplan_generation.eq(generation)).execute(conn).await
+}
+
 pub async fn update(conn: &mut Conn, id: TenantId, changes: &TenantChanges) -> QueryResult<usize> {
     if changes.is_empty() {
         return Ok(0);
