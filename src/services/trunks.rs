@@ -155,7 +155,6 @@ fn secret(v: Option<&str>) -> ServiceResult<Option<String>> {
     Ok(Some(v.to_string()))
 }
 
-/// IPs or CIDRs the provider calls from.
 /// An address or CIDR as a range of the 128-bit space (IPv4 mapped), for overlap checks.
 fn ip_range(v: &str) -> Option<(u128, u128)> {
     let (ip, bits) = match v.split_once('/') {
@@ -199,20 +198,43 @@ fn match_ips(list: &[String]) -> ServiceResult<String> {
     Ok(out.join(","))
 }
 
-/// A trunk must not claim addresses another tenant's trunk is identified by: calls from them
-/// would land in the wrong tenant.
-async fn check_ips_free(conn: &mut repos::Conn, tenant: TenantId, ips: &str) -> ServiceResult<()> {
-    let mine: Vec<(u128, u128)> = ips.split(',').filter(|s| !s.is_empty()).filter_map(ip_range).collect();
+/// What Asterisk identifies a trunk's calls by (`ps_endpoint_id_ips`): its `match_ips`, else
+/// its host when it does not register.
+fn identified_by<'a>(match_ips: Option<&'a str>, host: &'a str, register: bool) -> Vec<&'a str> {
+    match match_ips {
+        Some(m) => m.split(',').filter(|s| !s.is_empty()).collect(),
+        None if !register => vec![host],
+        None => Vec::new(),
+    }
+}
+
+/// A trunk must not be identified by what another tenant's trunk is identified by (calls
+/// from there would land in the wrong tenant), nor by this machine's own addresses (every
+/// call the PBX makes to itself would be the trunk's).
+async fn check_identify_free(conn: &mut repos::Conn, tenant: TenantId, f: &TrunkFields) -> ServiceResult<()> {
+    let field = if f.match_ips.is_some() { "match_ips" } else { "host" };
+    let mine = identified_by(f.match_ips.as_deref(), &f.host, f.register);
     if mine.is_empty() {
         return Ok(());
     }
-    for other in repos::trunks::match_ips_of_others(conn, tenant).await? {
-        for theirs in other.split(',').filter_map(ip_range) {
-            if mine.iter().any(|m| m.0 <= theirs.1 && theirs.0 <= m.1) {
-                return Err(ServiceError::invalid(
-                    "match_ips",
-                    "overlaps addresses another tenant's trunk is identified by",
-                ));
+    for m in &mine {
+        let own = match m.split_once('/').map_or(*m, |(ip, _)| ip).parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+            Err(_) => m.eq_ignore_ascii_case("localhost") || m.to_ascii_lowercase().ends_with(".localhost"),
+        };
+        if own {
+            return Err(ServiceError::invalid(field, format!("{m:?} is this machine's own address")));
+        }
+    }
+    for (match_ips, host, register) in repos::trunks::identify_of_others(conn, tenant).await? {
+        for theirs in identified_by(match_ips.as_deref(), &host, register) {
+            let clash = mine.iter().any(|m| match (ip_range(m), ip_range(theirs)) {
+                (Some(a), Some(b)) => a.0 <= b.1 && b.0 <= a.1,
+                (None, None) => m.eq_ignore_ascii_case(theirs),
+                _ => false,
+            });
+            if clash {
+                return Err(ServiceError::invalid(field, "overlaps addresses another tenant's trunk is identified by"));
             }
         }
     }
@@ -446,7 +468,7 @@ pub async fn create(
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let p = prepare(state, &tenant, None, input)?;
     account_is_theirs_to_set(caller, None, p.fields.account_number.as_deref())?;
-    check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
+    check_identify_free(&mut conn, tenant_id, &p.fields).await?;
     let register = p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
@@ -488,7 +510,7 @@ pub async fn update(
     let current = repos::trunks::find(&mut conn, tenant_id, id).await?;
     let p = prepare(state, &tenant, Some(&current), input)?;
     account_is_theirs_to_set(caller, current.account_number.as_deref(), p.fields.account_number.as_deref())?;
-    check_ips_free(&mut conn, tenant_id, p.fields.match_ips.as_deref().unwrap_or_default()).await?;
+    check_identify_free(&mut conn, tenant_id, &p.fields).await?;
     let registration_touched = current.register || p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {

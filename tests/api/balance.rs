@@ -27,7 +27,7 @@ async fn balance_app(provider: &Provider, password: &str, extra: &[(&str, &str)]
 /// A trunk of `tenant` (made by its admin) with the provider account a superadmin gave it;
 /// its id.
 pub async fn trunk(app: &TestApp, admin: &str, tenant: u64, account: Option<&str>) -> u64 {
-    let body = json!({"name": format!("carrier{}", suffix()), "host": "sip.carrier.example"});
+    let body = json!({"name": format!("carrier{}", suffix()), "host": format!("sip-{}.carrier.example", suffix())});
     let r = app.post("/api/trunks", Some(admin), &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_u64().expect("id");

@@ -497,6 +497,22 @@ async fn a_trunk_is_endpoint_aor_auth_registration_and_identify_and_its_secret_n
         (422, Some("match_ips")),
         "another tenant's provider addresses"
     );
+    // A trunk that does not register is identified by its host: not another tenant's, not
+    // this machine.
+    let host = format!("sip-{}.carrier.example", suffix());
+    let theirs = app.post("/api/trunks", Some(&other_admin), &json!({"name": "carrier", "host": host})).await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    let same_host = app.post("/api/trunks", Some(&admin), &json!({"name": "same", "host": host.to_uppercase()})).await;
+    assert_eq!(
+        (same_host.status, same_host.body["error"]["field"].as_str()),
+        (422, Some("host")),
+        "{}",
+        same_host.body
+    );
+    for own in ["127.0.0.1", "localhost", "::1"] {
+        let r = app.post("/api/trunks", Some(&admin), &json!({"name": "own", "host": own})).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (422, Some("host")), "{own}: {}", r.body);
+    }
     let bad = app.post("/api/trunks", Some(&admin), &json!({"name": "y", "host": "h.example", "register": true})).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("register")));
     assert_eq!(app.delete(&format!("/api/trunks/{id}"), Some(&admin)).await.status, 204);

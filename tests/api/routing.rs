@@ -169,7 +169,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         app,
         &admin,
         "/api/trunks",
-        json!({"name": "carrier", "host": "sip.carrier.example", "is_default": true, "register": false}),
+        // Its own host: a trunk that does not register is identified by it, and no two
+        // tenants' trunks may be.
+        json!({"name": "carrier", "host": format!("sip-{}.carrier.example", suffix()), "is_default": true, "register": false}),
     )
     .await;
     let default_did = rnd_did();

@@ -52,12 +52,11 @@ pub async fn clear_default_except(conn: &mut Conn, tenant: TenantId, id: u64) ->
         .map(|_| ())
 }
 
-/// The `match_ips` of other tenants' trunks.
-pub async fn match_ips_of_others(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<String>> {
+/// What other tenants' trunks are identified by: `(match_ips, host, register)`.
+pub async fn identify_of_others(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<(Option<String>, String, bool)>> {
     trunks::table
         .filter(trunks::tenant_id.ne(tenant.0))
-        .filter(trunks::match_ips.is_not_null())
-        .select(trunks::match_ips.assume_not_null())
+        .select((trunks::match_ips, trunks::host, trunks::register))
         .load(conn)
         .await
 }
