@@ -393,6 +393,12 @@ pub async fn update(
     };
     let ends_sessions = password_hash.is_some() || input.enabled == Some(false);
     let mut conn = state.db.get().await?;
+    if ends_sessions {
+        // Before the change too (once the agent is known to be this tenant's): with Redis
+        // away the change is refused (503), never made with the agent's sessions alive.
+        repos::agents::find(&mut conn, tenant_id, id).await?;
+        end_sessions(state, id).await?;
+    }
     let (agent, queues) = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let tenant = repos::tenants::find(conn, tenant_id).await?;
@@ -476,6 +482,8 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Caller, tenant_id: TenantId, id: UserId) -> ServiceResult<()> {
     require(caller, Role::Admin)?;
     let mut conn = state.db.get().await?;
+    repos::agents::find(&mut conn, tenant_id, id).await?;
+    end_sessions(state, id).await?;
     let queues = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let (user, row) = repos::agents::find_for_update(conn, tenant_id, id).await?;

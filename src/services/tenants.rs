@@ -202,6 +202,13 @@ pub async fn update(
     let new_domains = domains(input.domains)?;
     let mut conn = state.db.get().await?;
     let disabled = changes.enabled == Some(false);
+    if disabled {
+        // Before the change too: with Redis away the tenant is not disabled (503) with its
+        // users' sessions alive.
+        for user in repos::users::ids_in_tenant(&mut conn, id).await? {
+            crate::services::users::end_sessions(state, user).await?;
+        }
+    }
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
                 let current = repos::tenants::find(conn, id).await?;

@@ -278,6 +278,11 @@ pub async fn update(
         "password_changed": changes.password_hash.is_some(),
         "fields": fields,
     });
+    if ends_sessions {
+        // Before the change too: with Redis away the change is refused (503), never made
+        // with the user's sessions alive.
+        end_sessions(state, id).await?;
+    }
     let mut conn = state.db.get().await?;
     let user = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
@@ -322,6 +327,7 @@ pub async fn delete(state: &AppState, caller: &Caller, tenant: TenantId, id: Use
     if current.role == Role::Agent.as_str() {
         return Err(ServiceError::Conflict("this user is an agent: delete it through DELETE /api/agents/{id}".into()));
     }
+    end_sessions(state, id).await?;
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         if repos::users::delete(conn, tenant, id).await? == 0 {
             return Err(ServiceError::NotFound);

@@ -210,3 +210,36 @@ async fn a_password_change_ends_the_sessions_and_the_new_password_works() {
     agent.password = "a brand new secret".into();
     app.login(&agent).await;
 }
+
+#[actix_web::test]
+async fn with_redis_gone_a_user_is_not_disabled_while_their_sessions_live_on() {
+    let redis = crate::helpers::cut::Forwarder::to("127.0.0.1:6379".parse().expect("addr")).await;
+    let app = spawn_app_with(Options {
+        env: vec![("REDIS_URL".into(), format!("redis://{}", redis.addr)), ("REDIS_TIMEOUT".into(), "300ms".into())],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant().await;
+    let agent = app.user(TenantId(t.id), &t.slug, Role::Agent).await;
+    let agent_token = app.login(&agent).await;
+    let admin = mayday::domain::Caller {
+        user: mayday::domain::UserId(t.admin.id),
+        tenant: TenantId(t.id),
+        role: Role::Admin,
+        session: "test".into(),
+    };
+    let disable = || mayday::services::agents::UpdateAgent { enabled: Some(false), ..Default::default() };
+    let id = mayday::domain::UserId(agent.id);
+
+    // Redis goes away after the admin was let in: the change is refused, not half made.
+    redis.cut().await;
+    let refused = mayday::services::agents::update(&app.state, &admin, TenantId(t.id), id, disable()).await;
+    assert!(matches!(refused, Err(mayday::services::ServiceError::Unavailable(_))), "{:?}", refused.err());
+    redis.restore();
+    let agent_view = app.get(&format!("/api/agents/{}", agent.id), Some(&app.login(&t.admin).await)).await;
+    assert_eq!(agent_view.body["enabled"], true, "{}", agent_view.body);
+    assert_eq!(app.get("/api/auth/me", Some(&agent_token)).await.status, 200, "nothing changed");
+
+    mayday::services::agents::update(&app.state, &admin, TenantId(t.id), id, disable()).await.expect("disabled");
+    assert_eq!(app.get("/api/auth/me", Some(&agent_token)).await.status, 401);
+}

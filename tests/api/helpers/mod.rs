@@ -2,6 +2,7 @@
 //! `spawn_app()`: the real server on a random port, talking to real MariaDB and Redis, each
 //! test with its own tenant(s) and Redis key prefix. See style.md, Tests.
 
+pub mod cut;
 pub mod db;
 pub mod licence;
 pub mod live;
