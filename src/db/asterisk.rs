@@ -306,6 +306,15 @@ pub async fn remove_pjsip(conn: &mut Conn, id: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether an endpoint or a queue has a name starting with `prefix`.
+pub async fn any_named_with_prefix(conn: &mut Conn, prefix: &str) -> QueryResult<bool> {
+    // `_` and `%` are LIKE's wildcards; `\` is MariaDB's escape.
+    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
+    let endpoints: i64 = ps_endpoints::table.filter(ps_endpoints::id.like(&pattern)).count().get_result(conn).await?;
+    let queues: i64 = queues::table.filter(queues::name.like(&pattern)).count().get_result(conn).await?;
+    Ok(endpoints + queues > 0)
+}
+
 pub async fn endpoint(conn: &mut Conn, id: &str) -> QueryResult<Option<Endpoint>> {
     ps_endpoints::table.find(id).select(Endpoint::as_select()).first(conn).await.optional()
 }

@@ -299,6 +299,7 @@ pub async fn create(
     let mut conn = state.db.get().await?;
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let f = fields(&tenant, None, input)?;
+    telephony::check_name_is_own(&mut conn, &tenant, &f.asterisk_name, "name").await?;
     let asterisk_name = f.asterisk_name.clone();
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
@@ -336,6 +337,7 @@ pub async fn update(
     let tenant = repos::tenants::find(&mut conn, tenant_id).await?;
     let current = repos::queues::find(&mut conn, tenant_id, id).await?;
     let f = fields(&tenant, Some(&current), input)?;
+    telephony::check_name_is_own(&mut conn, &tenant, &f.asterisk_name, "name").await?;
     let (old_name, new_name) = (current.asterisk_name.clone(), f.asterisk_name.clone());
     let renamed = old_name != new_name;
     let view = conn

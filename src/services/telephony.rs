@@ -70,6 +70,28 @@ pub fn object_id(t: &Tenant, name: &str) -> String {
     format!("{}{name}", t.name_prefix)
 }
 
+/// A tenant without a name prefix names its Asterisk objects plainly: such a name must not
+/// start with another tenant's prefix, or Asterisk and the router would take it for that
+/// tenant's (Asterisk's tables are shared by every PBX reading Mayday's database).
+pub async fn check_name_is_own(
+    conn: &mut crate::db::repos::Conn,
+    tenant: &Tenant,
+    asterisk_name: &str,
+    field: &str,
+) -> ServiceResult<()> {
+    if !tenant.name_prefix.is_empty() {
+        return Ok(());
+    }
+    let taken = crate::db::repos::tenants::all(conn)
+        .await?
+        .iter()
+        .any(|o| o.id != tenant.id && !o.name_prefix.is_empty() && asterisk_name.starts_with(&o.name_prefix));
+    if taken {
+        return Err(ServiceError::invalid(field, "starts with another tenant's name prefix"));
+    }
+    Ok(())
+}
+
 /// Validates a codec list (known names, no repeats, at most 8), keeping its order.
 pub fn codecs(input: Option<&[String]>, profile: Profile) -> ServiceResult<Vec<String>> {
     let Some(list) = input else { return Ok(profile.default_codecs()) };

@@ -94,30 +94,54 @@ fn domains(input: Option<Vec<String>>) -> ServiceResult<Option<Vec<String>>> {
     Ok(Some(out))
 }
 
-/// Two tenants on one PBX need distinct, non-overlapping prefixes, and an empty prefix
-/// only works for a tenant alone on its PBX: otherwise events could not be routed.
-async fn check_prefix(conn: &mut Conn, pbx: Option<u64>, me: Option<TenantId>, prefix: &str) -> ServiceResult<()> {
-    let Some(pbx) = pbx else { return Ok(()) };
-    repos::pbxes::find(conn, PbxId(pbx)).await.map_err(|e| match e {
-        diesel::result::Error::NotFound => ServiceError::invalid("pbx_id", "no such PBX"),
-        other => other.into(),
-    })?;
-    for other in repos::tenants::on_pbx(conn, pbx).await? {
+/// Asterisk's realtime tables are shared by every PBX that reads Mayday's database, so
+/// a tenant's names must not collide with any other tenant's, on any PBX: the context
+/// prefixes (the name prefix, or `<slug>-` without one) of two tenants never overlap, no
+/// Asterisk object already carries a new prefix, and tenants sharing a PBX all have one.
+async fn check_prefix(
+    conn: &mut Conn,
+    pbx: Option<u64>,
+    me: Option<TenantId>,
+    slug: &str,
+    prefix: &str,
+    prefix_is_new: bool,
+) -> ServiceResult<()> {
+    if let Some(pbx) = pbx {
+        repos::pbxes::find(conn, PbxId(pbx)).await.map_err(|e| match e {
+            diesel::result::Error::NotFound => ServiceError::invalid("pbx_id", "no such PBX"),
+            other => other.into(),
+        })?;
+    }
+    let mine = if prefix.is_empty() { format!("{slug}-") } else { prefix.to_string() };
+    if mine.starts_with("mayday-") {
+        return Err(ServiceError::invalid(
+            "name_prefix",
+            "mayday- names the static dialplan's contexts: choose another",
+        ));
+    }
+    for other in repos::tenants::all(conn).await? {
         if Some(TenantId(other.id)) == me {
             continue;
         }
-        if prefix.is_empty() || other.name_prefix.is_empty() {
+        if pbx.is_some() && other.pbx_id == pbx && (prefix.is_empty() || other.name_prefix.is_empty()) {
             return Err(ServiceError::Conflict(format!(
-                "PBX {pbx} is shared with tenant {}: every tenant on a shared PBX needs a non-empty name_prefix",
+                "PBX {} is shared with tenant {}: every tenant on a shared PBX needs a non-empty name_prefix",
+                pbx.unwrap_or_default(),
                 other.slug
             )));
         }
-        if prefix.starts_with(&other.name_prefix) || other.name_prefix.starts_with(prefix) {
+        let theirs = crate::services::telephony::context_prefix(&other);
+        if mine.starts_with(&theirs) || theirs.starts_with(&mine) {
             return Err(ServiceError::Conflict(format!(
-                "name_prefix overlaps tenant {}'s prefix {:?} on the same PBX",
-                other.slug, other.name_prefix
+                "the tenant's Asterisk names ({mine}...) would overlap tenant {}'s ({theirs}...): set another name_prefix",
+                other.slug
             )));
         }
+    }
+    if prefix_is_new && !prefix.is_empty() && crate::db::asterisk::any_named_with_prefix(conn, prefix).await? {
+        return Err(ServiceError::Conflict(format!(
+            "Asterisk already has endpoints or queues named {prefix}...: set another name_prefix"
+        )));
     }
     Ok(())
 }
@@ -167,7 +191,7 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreateTena
     let mut conn = state.db.get().await?;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
-            check_prefix(conn, new.pbx_id, None, &new.name_prefix).await?;
+            check_prefix(conn, new.pbx_id, None, &new.slug, &new.name_prefix, true).await?;
             let id = repos::tenants::insert(conn, &new).await?;
             repos::tenants::set_domains(conn, id, &domains).await?;
             let change = Change {
@@ -217,7 +241,7 @@ pub async fn update(
                 }
                 let pbx = changes.pbx_id.unwrap_or(current.pbx_id);
                 let prefix = changes.name_prefix.clone().unwrap_or_else(|| current.name_prefix.clone());
-                check_prefix(conn, pbx, Some(id), &prefix).await?;
+                check_prefix(conn, pbx, Some(id), &current.slug, &prefix, prefix != current.name_prefix).await?;
                 // Asterisk object names carry the prefix: they would all have to be renamed.
                 if prefix != current.name_prefix && repos::trunks::count_provisioned(conn, id).await? > 0 {
                     return Err(ServiceError::Conflict(

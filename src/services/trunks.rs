@@ -469,6 +469,7 @@ pub async fn create(
     let p = prepare(state, &tenant, None, input)?;
     account_is_theirs_to_set(caller, None, p.fields.account_number.as_deref())?;
     check_identify_free(&mut conn, tenant_id, &p.fields).await?;
+    telephony::check_name_is_own(&mut conn, &tenant, &p.fields.endpoint, "name").await?;
     let register = p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
@@ -511,6 +512,7 @@ pub async fn update(
     let p = prepare(state, &tenant, Some(&current), input)?;
     account_is_theirs_to_set(caller, current.account_number.as_deref(), p.fields.account_number.as_deref())?;
     check_identify_free(&mut conn, tenant_id, &p.fields).await?;
+    telephony::check_name_is_own(&mut conn, &tenant, &p.fields.endpoint, "name").await?;
     let registration_touched = current.register || p.fields.register;
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {

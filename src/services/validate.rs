@@ -110,10 +110,20 @@ pub fn timezone(value: &str) -> Result<String> {
 
 /// Asterisk name prefixes: up to 30 of lowercase letters, digits, `-` and `_` (safe in
 /// endpoint, queue and context names, and short enough for Asterisk's 40-character names).
+/// A tenant's Asterisk name prefix: empty, or a lowercase letter first and `-` or `_` last
+/// (so that no prefix plus a name equals another tenant's plain extension or name).
 pub fn name_prefix(value: &str) -> Result<String> {
     let v = value.trim();
-    if v.len() > 30 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-        return Err(ServiceError::invalid("name_prefix", "must be up to 30 lowercase letters, digits, - or _"));
+    let ok = v.is_empty()
+        || (v.len() <= 30
+            && v.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && v.ends_with(['-', '_'])
+            && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
+    if !ok {
+        return Err(ServiceError::invalid(
+            "name_prefix",
+            "must be empty, or up to 30 lowercase letters, digits, - or _, starting with a letter and ending with - or _",
+        ));
     }
     Ok(v.to_string())
 }

@@ -54,11 +54,13 @@ async fn tenants_sharing_a_pbx_need_distinct_non_empty_prefixes() {
         .post("/api/pbxes", Some(&token), &json!({"name": format!("pbx-{}", suffix()), "ami_host": "127.0.0.1", "ami_username": "mayday", "ami_secret": "s3cret", "enabled": false}))
         .await;
     let pbx_id = pbx.body["id"].as_u64().expect("pbx id");
+    // Prefixes of this test only: the shared database keeps other tests' tenants.
+    let (acme, beta) = (format!("acme{}-", suffix()), format!("beta{}-", suffix()));
     let a = app
         .post(
             "/api/tenants",
             Some(&token),
-            &json!({"slug": format!("a{}", suffix()), "name": "A", "pbx_id": pbx_id, "name_prefix": "acme-"}),
+            &json!({"slug": format!("a{}", suffix()), "name": "A", "pbx_id": pbx_id, "name_prefix": acme}),
         )
         .await;
     assert_eq!(a.status, 201, "{}", a.body);
@@ -66,7 +68,7 @@ async fn tenants_sharing_a_pbx_need_distinct_non_empty_prefixes() {
         .post(
             "/api/tenants",
             Some(&token),
-            &json!({"slug": format!("b{}", suffix()), "name": "B", "pbx_id": pbx_id, "name_prefix": "acme-"}),
+            &json!({"slug": format!("b{}", suffix()), "name": "B", "pbx_id": pbx_id, "name_prefix": acme}),
         )
         .await;
     assert_eq!(same.status, 409);
@@ -82,10 +84,49 @@ async fn tenants_sharing_a_pbx_need_distinct_non_empty_prefixes() {
         .post(
             "/api/tenants",
             Some(&token),
-            &json!({"slug": format!("d{}", suffix()), "name": "D", "pbx_id": pbx_id, "name_prefix": "beta-"}),
+            &json!({"slug": format!("d{}", suffix()), "name": "D", "pbx_id": pbx_id, "name_prefix": beta}),
         )
         .await;
     assert_eq!(ok.status, 201, "{}", ok.body);
+    // Every PBX reads the same realtime tables: prefixes never overlap, on any PBX, and a
+    // prefix ends with - or _ so that no prefixed name is another tenant's plain extension.
+    for (prefix, status, why) in [
+        (format!("{acme}eu-"), 409, "inside another tenant's prefix, on no PBX"),
+        ("10".to_string(), 422, "digits: 10 + 01 would be extension 1001"),
+        ("acme".to_string(), 422, "no separator at the end"),
+        ("mayday-".to_string(), 422, "the static dialplan's contexts"),
+    ] {
+        let r = app
+            .post(
+                "/api/tenants",
+                Some(&token),
+                &json!({"slug": format!("e{}", suffix()), "name": "E", "name_prefix": prefix}),
+            )
+            .await;
+        assert_eq!(r.status, status, "{prefix}: {why}: {}", r.body);
+    }
+    // A tenant alone on its PBX names its objects plainly, never into another's prefix.
+    let alone_slug = format!("f{}", suffix());
+    let alone =
+        app.post("/api/tenants", Some(&token), &json!({"slug": alone_slug, "name": "F", "name_prefix": ""})).await;
+    assert_eq!(alone.status, 201, "{}", alone.body);
+    let alone_id = alone.body["id"].as_u64().expect("id");
+    let admin = app.user(mayday::domain::TenantId(alone_id), &alone_slug, mayday::domain::Role::Admin).await;
+    let admin = app.login(&admin).await;
+    let squat = app.post("/api/queues", Some(&admin), &json!({"name": format!("{beta}support")})).await;
+    assert_eq!((squat.status, squat.body["error"]["field"].as_str()), (422, Some("name")), "{}", squat.body);
+    let plain_prefix = format!("z{}_", suffix());
+    let plain = app.post("/api/queues", Some(&admin), &json!({"name": format!("{plain_prefix}support")})).await;
+    assert_eq!(plain.status, 201, "{}", plain.body);
+    // A new prefix that Asterisk objects already carry is someone else's.
+    let r = app
+        .post(
+            "/api/tenants",
+            Some(&token),
+            &json!({"slug": format!("g{}", suffix()), "name": "G", "name_prefix": plain_prefix}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
     let no_pbx = app
         .post(
             "/api/tenants",

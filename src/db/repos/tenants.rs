@@ -67,6 +67,11 @@ pub async fn all_enabled(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
         .await
 }
 
+/// Every tenant, on any PBX.
+pub async fn all(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
+    tenants::table.order(tenants::id.asc()).select(Tenant::as_select()).load(conn).await
+}
+
 /// Tenants living on a PBX.
 pub async fn on_pbx(conn: &mut Conn, pbx: u64) -> QueryResult<Vec<Tenant>> {
     tenants::table.filter(tenants::pbx_id.eq(pbx)).order(tenants::id.asc()).select(Tenant::as_select()).load(conn).await
