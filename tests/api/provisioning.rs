@@ -570,9 +570,32 @@ async fn the_simulated_pbx_reads_realtime_and_serves_what_the_api_provisions_wit
     let agents = app.get("/api/live/agents", Some(&tenant.manager_token)).await;
     assert_eq!(agents.body[0]["status"], "on_call", "{}", agents.body);
 
+    // The agent follows the queue on the socket, as its member.
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            &json!({"tenant": tenant.slug, "username": "amani", "password": "agent password 1"}),
+        )
+        .await;
+    let mut socket = app.ws(login.body["token"].as_str().expect("agent token")).await;
+    let followed = socket.request(json!({"op": "subscribe", "topic": "queue:support"}), "q").await;
+    assert_eq!(followed["type"], "subscribed", "{followed}");
+
     // Removing the member takes it out of the PBX's queue, still with no restart.
     sim.agent_hangup(call).await.expect("hang up");
     assert_eq!(app.delete(&format!("/api/queues/{qid}/members/{}", agent["id"]), Some(&admin)).await.status, 204);
+    // ... and out of the queue's topic: a former member no longer sees its callers.
+    let ended = loop {
+        let f = socket.next().await.expect("the socket stays open");
+        if f["type"] == "unsubscribed" {
+            break f;
+        }
+    };
+    assert_eq!(ended["topic"], "queue:support", "{ended}");
+    assert!(ended["reason"].as_str().unwrap_or_default().contains("no longer a member"), "{ended}");
+    let again = socket.request(json!({"op": "subscribe", "topic": "queue:support"}), "q2").await;
+    assert_eq!(again["code"], "forbidden", "{again}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let live = app.get("/api/live/queues", Some(&tenant.manager_token)).await;

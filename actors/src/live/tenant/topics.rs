@@ -20,7 +20,7 @@ use crate::live::facts::AgentCall;
 use crate::live::figures::QueueFigures;
 use crate::live::ids::{AgentId, Millis};
 use crate::live::queue::state::QueueSnapshot;
-use crate::push::{Outbox, Resume, Topic};
+use crate::push::{Frame, Outbox, Resume, Topic};
 
 /// How many deltas each topic keeps for clients that resume.
 pub const DEFAULT_HISTORY: usize = 512;
@@ -127,6 +127,9 @@ pub struct TenantTopics {
     sms: Topic,
     /// The latest SMS events: the `sms` topic's snapshot.
     sms_recent: VecDeque<serde_json::Value>,
+    /// Queue topics agents follow as members `(Asterisk queue, agent, outbox)`: checked
+    /// again whenever the queue changes, so an agent taken out of a queue stops seeing it.
+    member_only: Vec<(String, AgentId, Arc<Outbox>)>,
 }
 
 /// How many SMS events the `sms` topic's snapshot holds.
@@ -156,6 +159,39 @@ impl TenantTopics {
             alerts: BTreeMap::new(),
             sms: Topic::new(Arc::from("sms"), epoch, history),
             sms_recent: VecDeque::new(),
+            member_only: Vec::new(),
+        }
+    }
+
+    /// Ends the queue topics of agents no longer members of the queue (or of a queue that
+    /// is gone), telling each session why.
+    fn drop_former_members(&mut self, queues: &BTreeMap<String, Arc<QueueSnapshot>>) {
+        let (dirty, removed) = (&self.dirty_queues, &self.removed_queues);
+        let mut ended = Vec::new();
+        self.member_only.retain(|(queue, agent, outbox)| {
+            if outbox.closed().is_some() {
+                return false;
+            }
+            if !dirty.contains(queue) && !removed.contains(queue) {
+                return true;
+            }
+            let still = queues.get(queue).is_some_and(|q| q.members.iter().any(|m| m.agent == Some(*agent)));
+            if !still {
+                ended.push((queue.clone(), outbox.clone()));
+            }
+            still
+        });
+        for (queue, outbox) in ended {
+            let name = queue.strip_prefix(self.prefix.as_str()).unwrap_or(&queue).to_string();
+            if let Some(t) = self.queues.get_mut(&queue) {
+                t.unsubscribe(&outbox);
+            }
+            let text = json(&serde_json::json!({
+                "type": "unsubscribed",
+                "topic": format!("queue:{name}"),
+                "reason": format!("you are no longer a member of queue {name}"),
+            }));
+            outbox.push(Frame::control(text), || None);
         }
     }
 
@@ -262,6 +298,8 @@ impl TenantTopics {
         let mut sent = 0;
         let epoch = self.epoch;
         let history = self.history;
+        // Before the queues' deltas: a former member does not get the one that removed it.
+        self.drop_former_members(queues);
         // queue:<name> and agent:<id>: the whole object is the delta.
         for name in &self.dirty_queues {
             let Some(q) = queues.get(name) else { continue };
@@ -382,6 +420,10 @@ impl TenantTopics {
                     if !who.sees_all && !q.members.iter().any(|m| m.agent == Some(who.agent)) {
                         return Err(SubscribeError::Forbidden(format!("you are not a member of queue {name}")));
                     }
+                    if !who.sees_all {
+                        self.member_only.retain(|(q, _, o)| !(q == &asterisk && Arc::ptr_eq(o, &outbox)));
+                        self.member_only.push((asterisk.clone(), who.agent, outbox.clone()));
+                    }
                     let topic = self.queues.entry(asterisk).or_insert_with(|| Topic::new(Arc::from(t), epoch, history));
                     let data = json(&**q);
                     return Ok(topic.subscribe(outbox, since, &|| data.clone()));
@@ -418,6 +460,10 @@ impl TenantTopics {
     }
 
     pub fn unsubscribe(&mut self, topic: &str, outbox: &Arc<Outbox>) {
+        if let Some(name) = topic.strip_prefix("queue:") {
+            let asterisk = format!("{}{name}", self.prefix);
+            self.member_only.retain(|(q, _, o)| !(q == &asterisk && Arc::ptr_eq(o, outbox)));
+        }
         if let Some(t) = self.find(topic) {
             t.unsubscribe(outbox);
         }
@@ -425,6 +471,7 @@ impl TenantTopics {
 
     /// Removes an outbox from every topic (its session ended).
     pub fn unsubscribe_all(&mut self, outbox: &Arc<Outbox>) {
+        self.member_only.retain(|(_, _, o)| !Arc::ptr_eq(o, outbox));
         self.wallboard.unsubscribe(outbox);
         self.calls.unsubscribe(outbox);
         self.sms.unsubscribe(outbox);
