@@ -382,6 +382,35 @@ async fn provider_send(state: &AppState, p: &Provider, body: serde_json::Value) 
     provider_id(&v).ok_or_else(|| "the provider's answer holds no message id".to_string())
 }
 
+/// Who a message is sent as: the tenant's configured sender, or one of its own active
+/// outbound DIDs. Anything else would let a user send as a bank, or as another tenant, on a
+/// provider account the platform may share.
+async fn sender(
+    conn: &mut crate::db::repos::Conn,
+    state: &AppState,
+    tenant: TenantId,
+    p: &Provider,
+    asked: Option<&str>,
+) -> ServiceResult<Option<String>> {
+    let Some(asked) = asked.map(str::trim).filter(|a| !a.is_empty()) else { return Ok(p.sender.clone()) };
+    if p.sender.as_deref() == Some(asked) {
+        return Ok(Some(asked.to_string()));
+    }
+    let region = &state.config.sms.default_region;
+    let wanted = e164("from", asked, region).ok();
+    let own = crate::db::repos::routing::did::all_of(conn, tenant).await?.into_iter().find(|d| {
+        d.active
+            && d.allow_outbound
+            && (d.did == asked || (wanted.is_some() && e164("from", &d.did, region).ok() == wanted))
+    });
+    match own {
+        Some(d) => Ok(Some(d.did)),
+        None => {
+            Err(ServiceError::invalid("from", "must be the tenant's SMS sender or one of its active outbound DIDs"))
+        }
+    }
+}
+
 pub async fn send(
     state: &AppState,
     caller: &Caller,
@@ -407,7 +436,7 @@ pub async fn send(
         }
     }
     let p = provider(state, tenant).await?;
-    let from = input.from.or(p.sender.clone()).map(|f| f.trim().chars().take(20).collect::<String>());
+    let from = sender(&mut conn, state, tenant, &p, input.from.as_deref()).await?;
     rate_limit(state, tenant).await?;
     let new = NewSms {
         tenant_id: tenant.0,

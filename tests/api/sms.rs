@@ -97,6 +97,20 @@ async fn a_send_is_stored_queued_before_the_provider_answers_and_ends_sent() {
     let bad = send(&app, &admin, "12", "x", None).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("to")), "{}", bad.body);
     assert_eq!(provider.hits_to("/send").len(), 1);
+
+    // Sent as the configured sender or one of the tenant's own outbound DIDs, never as anyone.
+    let did = format!("03{:08}", rand::random::<u32>() % 100_000_000);
+    let r = app.post("/api/dids", Some(&admin), &json!({"did": did, "label": "Main"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for (from, status) in [("EquityBank", 422), ("0700999888", 422), (did.as_str(), 201)] {
+        let r = app.post("/api/sms/send", Some(&admin), &json!({"to": TO, "content": "hello", "from": from})).await;
+        assert_eq!(r.status, status, "from {from}: {}", r.body);
+        if status == 422 {
+            assert_eq!(r.body["error"]["field"], "from");
+        }
+    }
+    assert_eq!(provider.hits_to("/send").len(), 2, "the refused ones never reached the provider");
+    assert_eq!(provider.hits_to("/send")[1].json()["from"], did.as_str());
 }
 
 #[actix_web::test]
