@@ -179,10 +179,12 @@ async fn sync_asterisk_rows(
     old_endpoint: Option<&str>,
 ) -> ServiceResult<()> {
     let renamed = old_endpoint.is_some_and(|o| o != row.endpoint);
-    if let Some(old) = old_endpoint.filter(|_| renamed || !user.enabled) {
+    // A disabled tenant's phones are not provisioned either: they must not register.
+    let active = user.enabled && tenant.enabled;
+    if let Some(old) = old_endpoint.filter(|_| renamed || !active) {
         remove_asterisk_rows(conn, old).await?;
     }
-    if !user.enabled {
+    if !active {
         return Ok(());
     }
     let extension = user.extension.as_deref().unwrap_or_default();
@@ -223,6 +225,16 @@ pub fn member_row(queue: &str, endpoint: &str, user: &User, penalty: i32, paused
         penalty: Some(penalty),
         paused: Some(i32::from(paused)),
     }
+}
+
+/// Brings the Asterisk rows of every agent of `tenant` to what the tenant's and the agents'
+/// states say (a tenant disabled or enabled again).
+pub async fn sync_tenant_phones(conn: &mut Conn, state: &AppState, tenant: &Tenant) -> ServiceResult<()> {
+    for (user, row) in repos::agents::all_of(conn, TenantId(tenant.id)).await? {
+        let secret = state.secrets.open(&row.sip_secret_enc).map_err(|e| ServiceError::internal("SIP secret", e))?;
+        sync_asterisk_rows(conn, state, tenant, &user, &row, &secret, Some(&row.endpoint)).await?;
+    }
+    Ok(())
 }
 
 /// Removes the agent's phone, its registrations and its realtime queue members.

@@ -249,6 +249,13 @@ pub async fn update(
                     ));
                 }
                 repos::tenants::update(conn, id, &changes).await?;
+                if changes.enabled.is_some_and(|e| e != current.enabled) {
+                    // A disabled tenant's phones and trunks are taken out of Asterisk's
+                    // tables (they neither register nor call), and come back with it.
+                    let now = repos::tenants::find(conn, id).await?;
+                    crate::services::agents::sync_tenant_phones(conn, state, &now).await?;
+                    crate::services::trunks::sync_tenant_trunks(conn, state, &now).await?;
+                }
                 if changes.timezone.is_some() || changes.enabled.is_some_and(|e| e != current.enabled) {
                     // Time conditions run in the tenant's time zone; a disabled tenant has
                     // no dialplan.

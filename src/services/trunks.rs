@@ -425,6 +425,19 @@ fn rows(tenant: &Tenant, f: &TrunkFields, secret: Option<&str>) -> TrunkRows {
     TrunkRows { endpoint, aor, auth, registration, identify }
 }
 
+/// Brings the Asterisk rows of every trunk of `tenant` to what the tenant's and the trunks'
+/// states say: a disabled tenant's trunks neither register nor take calls.
+pub async fn sync_tenant_trunks(conn: &mut repos::Conn, state: &AppState, tenant: &Tenant) -> ServiceResult<()> {
+    for t in repos::trunks::all_of(conn, TenantId(tenant.id)).await? {
+        rt::remove_pjsip(conn, &t.endpoint).await?;
+        if t.enabled && tenant.enabled {
+            let p = prepare(state, tenant, Some(&t), TrunkInput::default())?;
+            write_rows(conn, &rows(tenant, &p.fields, p.secret.as_deref())).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn write_rows(conn: &mut repos::Conn, r: &TrunkRows) -> ServiceResult<()> {
     rt::put_endpoint_only(conn, &r.endpoint, &r.aor, r.auth.as_ref())
         .await
@@ -477,7 +490,7 @@ pub async fn create(
             if p.fields.is_default {
                 repos::trunks::clear_default_except(conn, tenant_id, id).await?;
             }
-            if p.fields.enabled {
+            if p.fields.enabled && tenant.enabled {
                 write_rows(conn, &rows(&tenant, &p.fields, p.secret.as_deref())).await?;
             }
             let change = Change {
@@ -521,7 +534,7 @@ pub async fn update(
                 repos::trunks::clear_default_except(conn, tenant_id, id).await?;
             }
             rt::remove_pjsip(conn, &current.endpoint).await?;
-            if p.fields.enabled {
+            if p.fields.enabled && tenant.enabled {
                 write_rows(conn, &rows(&tenant, &p.fields, p.secret.as_deref())).await?;
             }
             let change = Change {

@@ -424,6 +424,21 @@ async fn a_disabled_tenant_has_no_dialplan_until_it_is_enabled_again() {
     let inbound_before = rows(&app, "mayday-inbound").await;
     assert!(inbound_before.iter().any(|r| r.0 == f.default_did), "the DID is routed");
     assert!(before.iter().all(|r| !r.is_empty()));
+    // The agent's phone and the trunk, as Asterisk reads them.
+    let (phone, trunk) = (format!("{slug}-1001"), format!("{slug}-carrier"));
+    let pjsip = async |app: &TestApp| {
+        let mut conn = app.state.db.get().await.expect("db");
+        let mut out = Vec::new();
+        for id in [&phone, &trunk] {
+            out.push((
+                rt::endpoint(&mut conn, id).await.expect("endpoint"),
+                rt::aor(&mut conn, id).await.expect("aor"),
+            ));
+        }
+        out
+    };
+    let pjsip_before = pjsip(&app).await;
+    assert!(pjsip_before.iter().all(|(e, a)| e.is_some() && a.is_some()), "provisioned");
     let root = app.superadmin().await;
     let root = app.login(&root).await;
     let path = format!("/api/tenants/{}", f.t.id);
@@ -432,11 +447,16 @@ async fn a_disabled_tenant_has_no_dialplan_until_it_is_enabled_again() {
         assert!(rows(&app, c).await.is_empty(), "{c} is empty while the tenant is disabled");
     }
     assert!(!rows(&app, "mayday-inbound").await.iter().any(|r| r.0 == f.default_did), "the DID is not answered");
+    assert!(
+        pjsip(&app).await.iter().all(|(e, a)| e.is_none() && a.is_none()),
+        "a disabled tenant's phones and trunks neither register nor call"
+    );
     assert_eq!(app.put(&path, Some(&root), &json!({"enabled": true})).await.status, 200);
     for (c, b) in contexts.iter().zip(&before) {
         assert_eq!(&rows(&app, c).await, b, "{c} is back");
     }
     assert!(rows(&app, "mayday-inbound").await.iter().any(|r| r.0 == f.default_did));
+    assert_eq!(pjsip(&app).await, pjsip_before, "the phone and the trunk are back as they were");
 }
 
 #[actix_web::test]
