@@ -13,7 +13,10 @@ use crate::state::AppState;
 #[derive(Debug, Serialize)]
 pub struct ClientConfig {
     pub tenant: String,
-    pub tenant_name: String,
+    /// Only for a signed-in caller: before login a slug or host name tells nobody which
+    /// organisation is behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
     /// Base of the REST API (`PUBLIC_API_URL`, else the URL this request came to).
     pub api_base: String,
     /// The push WebSocket (`<api_base>/ws`, ws:// or wss://).
@@ -34,6 +37,7 @@ pub enum Which {
 /// `request_base` is `scheme://host` of the request.
 pub async fn get(state: &AppState, which: Which, request_base: &str) -> ServiceResult<ClientConfig> {
     let mut conn = state.db.get().await?;
+    let signed_in = matches!(which, Which::Id(_));
     let tenant: Option<Tenant> = match which {
         Which::Id(id) => Some(repos::tenants::find(&mut conn, id).await?),
         Which::Named(TenantRef::Slug(slug)) => repos::tenants::find_by_slug(&mut conn, slug.trim()).await?,
@@ -59,7 +63,7 @@ pub async fn get(state: &AppState, which: Which, request_base: &str) -> ServiceR
     };
     Ok(ClientConfig {
         tenant: tenant.slug,
-        tenant_name: tenant.name,
+        tenant_name: signed_in.then_some(tenant.name),
         api_base,
         websocket_url,
         sip_wss_url: t.sip_wss_url.clone(),

@@ -326,8 +326,10 @@ async fn softphone_login_gives_the_agent_its_own_credentials_and_short_lived_tur
         (Some(t.slug.as_str()), Some("wss://pbx.example.com:8089/ws"))
     );
     assert!(cfg.body["websocket_url"].as_str().is_some_and(|u| u.starts_with("ws://") && u.ends_with("/ws")));
+    assert!(cfg.body["tenant_name"].is_string(), "a signed-in caller gets its tenant's name");
     let by_slug = app.get(&format!("/api/client-config?tenant={}", t.slug), None).await;
     assert_eq!(by_slug.body["tenant"], t.slug.as_str());
+    assert!(by_slug.body.get("tenant_name").is_none(), "nobody learns the organisation from a slug: {}", by_slug.body);
     assert_eq!(app.get("/api/client-config?tenant=no-such-tenant", None).await.status, 404);
 }
 
