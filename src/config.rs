@@ -17,6 +17,7 @@
 //! | `MAYDAY_SECRET_KEY` | file in development | 32-byte key (base64 or hex) encrypting stored secrets; required in production |
 //! | `MAYDAY_SECRET_KEY_FILE` | `.mayday/secret.key` | where development keeps its generated key |
 //! | `CORS_ALLOWED_ORIGINS` | none | comma-separated origins (`https://x`, `chrome-extension://<id>`) |
+//! | `TRUSTED_PROXIES` | none | comma-separated IPs or CIDRs of reverse proxies: a request from one is the client named in `X-Forwarded-For` (login rate limits per client IP) |
 //! | `LOG_FORMAT` | `pretty` | `pretty` or `json` |
 //! | `RUST_LOG` | `info` | log filter |
 //! | `LOGIN_RATE_LIMIT` | `10` | failed logins allowed per window for one username |
@@ -291,6 +292,8 @@ pub struct Config {
     pub token_lifetime: Duration,
     pub secret_key: SecretKey,
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (rate limits, logs).
+    pub trusted_proxies: Vec<crate::ip_range::IpRange>,
     pub log_format: LogFormat,
     pub login_rate_limit: u32,
     pub login_ip_rate_limit: u32,
@@ -493,6 +496,13 @@ impl Config {
                 return Err(err("CORS_ALLOWED_ORIGINS", format!("not an origin: {o:?}")));
             }
         }
+        let mut trusted_proxies = Vec::new();
+        for p in list(src, "TRUSTED_PROXIES") {
+            trusted_proxies.push(
+                crate::ip_range::IpRange::parse(&p)
+                    .ok_or_else(|| err("TRUSTED_PROXIES", format!("not an IP or CIDR: {p:?}")))?,
+            );
+        }
         let hash_cost = HashCost {
             memory_kib: number(src, "ARGON2_MEMORY_KIB", 19_456)?,
             iterations: number(src, "ARGON2_ITERATIONS", 2)?,
@@ -532,6 +542,7 @@ impl Config {
             token_lifetime,
             secret_key,
             cors_origins,
+            trusted_proxies,
             log_format,
             login_rate_limit: number(src, "LOGIN_RATE_LIMIT", 10)?,
             login_ip_rate_limit: number(src, "LOGIN_IP_RATE_LIMIT", 100)?,

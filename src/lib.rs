@@ -10,6 +10,7 @@ pub mod db;
 pub mod dialplan;
 pub mod domain;
 pub mod http;
+pub mod ip_range;
 pub mod license;
 pub mod live;
 pub mod outbound;

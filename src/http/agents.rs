@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{roles, Auth, Json, TenantScope};
+use super::extract::{client_ip, roles, Auth, Json, TenantScope};
 use crate::db::repos::agents::AgentFilter;
 use crate::db::Page;
 use crate::domain::UserId;
@@ -115,8 +115,12 @@ async fn softphone_login(
         Some(slug) => TenantRef::Slug(slug),
         None => TenantRef::Host(req.connection_info().host().to_string()),
     };
-    let input =
-        LoginInput { tenant, username: b.username, password: b.password, client_ip: req.peer_addr().map(|a| a.ip()) };
+    let input = LoginInput {
+        tenant,
+        username: b.username,
+        password: b.password,
+        client_ip: client_ip(&req, &state.config.trusted_proxies),
+    };
     let login = agents::softphone_login(&state, input).await?;
     // It holds the SIP password: no cache may keep it.
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(login))

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{Auth, Json};
+use super::extract::{client_ip, Auth, Json};
 use crate::services::auth::{self, LoginInput, TenantRef};
 use crate::state::AppState;
 
@@ -52,7 +52,7 @@ async fn login(
         tenant: TenantRef::Slug(b.tenant),
         username: b.username,
         password: b.password,
-        client_ip: req.peer_addr().map(|a| a.ip()),
+        client_ip: client_ip(&req, &state.config.trusted_proxies),
     };
     Ok(HttpResponse::Ok().json(auth::login(&state, input).await?))
 }
@@ -68,8 +68,12 @@ async fn legacy_login(
         Some(slug) => TenantRef::Slug(slug),
         None => TenantRef::Host(req.connection_info().host().to_string()),
     };
-    let input =
-        LoginInput { tenant, username: b.username, password: b.password, client_ip: req.peer_addr().map(|a| a.ip()) };
+    let input = LoginInput {
+        tenant,
+        username: b.username,
+        password: b.password,
+        client_ip: client_ip(&req, &state.config.trusted_proxies),
+    };
     Ok(HttpResponse::Ok().json(auth::login(&state, input).await?))
 }
 

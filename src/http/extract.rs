@@ -70,6 +70,25 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The client's address: the peer's, or, when the peer is a trusted reverse proxy
+/// (`TRUSTED_PROXIES`), the last address in `X-Forwarded-For` that is not one (entries
+/// further left are the client's own claims and are not believed).
+pub fn client_ip(req: &HttpRequest, trusted: &[crate::ip_range::IpRange]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|r| r.contains(ip));
+    if !is_trusted(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer))
+}
+
 /// Checks a token and the role; shared by [`Auth`] and the WebSocket upgrade.
 pub async fn authenticate(state: &AppState, token: Option<String>, least: Role) -> Result<Caller, ApiError> {
     let token = token.ok_or_else(ApiError::unauthorized)?;

@@ -20,6 +20,7 @@ use crate::db::models::{Tenant, Trunk, TrunkFields};
 use crate::db::repos;
 use crate::db::{Page, Paged};
 use crate::domain::{Caller, Role, TenantId};
+use crate::ip_range::IpRange;
 use crate::services::audit::{self, Change};
 use crate::services::dialplan::{self, Used};
 use crate::services::users::double_option;
@@ -155,26 +156,6 @@ fn secret(v: Option<&str>) -> ServiceResult<Option<String>> {
     Ok(Some(v.to_string()))
 }
 
-/// An address or CIDR as a range of the 128-bit space (IPv4 mapped), for overlap checks.
-fn ip_range(v: &str) -> Option<(u128, u128)> {
-    let (ip, bits) = match v.split_once('/') {
-        Some((ip, bits)) => (ip, Some(bits.parse::<u32>().ok()?)),
-        None => (v, None),
-    };
-    let addr: std::net::IpAddr = ip.parse().ok()?;
-    let (value, width) = match addr {
-        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)) | (0xffff << 32), 32u32),
-        std::net::IpAddr::V6(a) => (u128::from(a), 128u32),
-    };
-    let bits = bits.unwrap_or(width);
-    if bits > width {
-        return None;
-    }
-    let host_bits = width - bits;
-    let mask = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
-    Some((value & !mask, value | mask))
-}
-
 /// IPs or CIDRs the provider calls from: narrow ones only (/24 or longer for IPv4, /48 for
 /// IPv6), since calls from them are taken without a challenge.
 fn match_ips(list: &[String]) -> ServiceResult<String> {
@@ -184,7 +165,7 @@ fn match_ips(list: &[String]) -> ServiceResult<String> {
     let mut out = Vec::new();
     for raw in list {
         let v = raw.trim();
-        if ip_range(v).is_none() {
+        if IpRange::parse(v).is_none() {
             return Err(ServiceError::invalid("match_ips", format!("{v:?} is not an IP address or CIDR")));
         }
         if let Some((ip, bits)) = v.split_once('/') {
@@ -228,8 +209,8 @@ async fn check_identify_free(conn: &mut repos::Conn, tenant: TenantId, f: &Trunk
     }
     for (match_ips, host, register) in repos::trunks::identify_of_others(conn, tenant).await? {
         for theirs in identified_by(match_ips.as_deref(), &host, register) {
-            let clash = mine.iter().any(|m| match (ip_range(m), ip_range(theirs)) {
-                (Some(a), Some(b)) => a.0 <= b.1 && b.0 <= a.1,
+            let clash = mine.iter().any(|m| match (IpRange::parse(m), IpRange::parse(theirs)) {
+                (Some(a), Some(b)) => a.overlaps(&b),
                 (None, None) => m.eq_ignore_ascii_case(theirs),
                 _ => false,
             });

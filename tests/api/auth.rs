@@ -243,3 +243,29 @@ async fn with_redis_gone_a_user_is_not_disabled_while_their_sessions_live_on() {
     mayday::services::agents::update(&app.state, &admin, TenantId(t.id), id, disable()).await.expect("disabled");
     assert_eq!(app.get("/api/auth/me", Some(&agent_token)).await.status, 401);
 }
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_ip_limit_counts_each_client_not_the_proxy() {
+    let app = spawn_app_with(Options {
+        env: vec![
+            ("TRUSTED_PROXIES".into(), "127.0.0.1/32".into()),
+            ("LOGIN_IP_RATE_LIMIT".into(), "3".into()),
+            ("LOGIN_RATE_LIMIT".into(), "100".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant().await;
+    let bad = json!({"tenant": t.slug, "username": t.admin.username, "password": "wrong password"});
+    let good = json!({"tenant": t.slug, "username": t.admin.username, "password": t.admin.password});
+    let from = |ip: &'static str| [("X-Forwarded-For", ip)];
+    for _ in 0..3 {
+        assert_eq!(app.post_with_headers("/api/auth/login", None, &bad, &from("203.0.113.5")).await.status, 401);
+    }
+    assert_eq!(app.post_with_headers("/api/auth/login", None, &bad, &from("203.0.113.5")).await.status, 429);
+    // A client further left in the header is the client's own claim: still 203.0.113.5.
+    let spoofed = app.post_with_headers("/api/auth/login", None, &good, &from("198.51.100.7, 203.0.113.5")).await;
+    assert_eq!(spoofed.status, 429);
+    // Another client behind the same proxy is not locked out by the first one.
+    assert_eq!(app.post_with_headers("/api/auth/login", None, &good, &from("198.51.100.7")).await.status, 200);
+}
