@@ -6,3 +6,4 @@ mod link;
 mod live;
 mod recorded;
 mod sim_flows;
+mod typed;
