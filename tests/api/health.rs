@@ -72,3 +72,59 @@ async fn readiness_is_503_naming_a_redis_that_is_down() {
         .await;
     assert_eq!(login.status, 503, "{}", login.body);
 }
+
+#[actix_web::test]
+async fn a_database_and_a_redis_that_go_away_mid_run_give_503s_and_are_used_again_when_back() {
+    use crate::helpers::cut::Forwarder;
+    let db = Forwarder::to("127.0.0.1:3306".parse().expect("addr")).await;
+    let redis = Forwarder::to("127.0.0.1:6379".parse().expect("addr")).await;
+    let name = crate::helpers::db::shared().await;
+    let app = spawn_app_with(Options {
+        env: vec![
+            // Through TCP only: by default the client moves to MariaDB's Unix socket.
+            ("DATABASE_URL".into(), format!("mysql://root@{}/{name}?prefer_socket=false", db.addr)),
+            ("DATABASE_TIMEOUT".into(), "500ms".into()),
+            ("REDIS_URL".into(), format!("redis://{}", redis.addr)),
+            ("REDIS_TIMEOUT".into(), "500ms".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let t = app.tenant().await;
+    let token = app.login(&t.admin).await;
+    assert_eq!(app.get("/api/users", Some(&token)).await.status, 200);
+
+    assert!(
+        db.connections() > 0 && redis.connections() > 0,
+        "the server talks through the forwarders: {} {}",
+        db.connections(),
+        redis.connections()
+    );
+    // MariaDB goes away: what needs it is a 503 naming it, the session still works.
+    db.cut().await;
+    let users = app.get("/api/users", Some(&token)).await;
+    assert_eq!((users.status, users.body["error"]["code"].as_str()), (503, Some("unavailable")), "{}", users.body);
+    assert_eq!(app.get("/api/health/ready", None).await.status, 503);
+    db.restore();
+    let back = wait_for_200(&app, "/api/users", &token).await;
+    assert!(back, "the pool connects again once MariaDB is back");
+
+    // Redis goes away: a signed-in caller gets 503, never a 401 that would look like a logout.
+    redis.cut().await;
+    let me = app.get("/api/auth/me", Some(&token)).await;
+    assert_eq!((me.status, me.body["error"]["code"].as_str()), (503, Some("unavailable")), "{}", me.body);
+    redis.restore();
+    assert!(wait_for_200(&app, "/api/auth/me", &token).await, "the session is still there once Redis is back");
+}
+
+/// Polls `path` until it answers 200 (at most 10 s).
+async fn wait_for_200(app: &crate::helpers::TestApp, path: &str, token: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if app.get(path, Some(token)).await.status == 200 {
+            return true;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -50,6 +50,11 @@ impl Forwarder {
         }
     }
 
+    /// Connections being forwarded now.
+    pub fn connections(&self) -> u64 {
+        self.live.load(Ordering::SeqCst)
+    }
+
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
