@@ -130,6 +130,30 @@ pub mod schema {
     }
 
     diesel::table! {
+        // Written by Asterisk's cdr_adaptive_odbc (asterisk/cdr_adaptive_odbc.conf), times
+        // in UTC; Mayday only reads it.
+        cdr (id) {
+            id -> Unsigned<Bigint>,
+            src -> Nullable<Varchar>,
+            dst -> Nullable<Varchar>,
+            channel -> Nullable<Varchar>,
+            dstchannel -> Nullable<Varchar>,
+            lastapp -> Nullable<Varchar>,
+            start -> Nullable<Datetime>,
+            answer -> Nullable<Datetime>,
+            end -> Nullable<Datetime>,
+            duration -> Nullable<Integer>,
+            billsec -> Nullable<Integer>,
+            disposition -> Nullable<Varchar>,
+            uniqueid -> Nullable<Varchar>,
+            linkedid -> Nullable<Varchar>,
+            sequence -> Nullable<Integer>,
+            tenantid -> Nullable<Varchar>,
+            peertenantid -> Nullable<Varchar>,
+        }
+    }
+
+    diesel::table! {
         queue_members (queue_name, interface) {
             queue_name -> Varchar,
             interface -> Varchar,
@@ -146,7 +170,7 @@ pub mod schema {
 }
 
 use schema::{
-    extensions, ps_aors, ps_auths, ps_contacts, ps_endpoint_id_ips, ps_endpoints, ps_registrations, queue_members,
+    cdr, extensions, ps_aors, ps_auths, ps_contacts, ps_endpoint_id_ips, ps_endpoints, ps_registrations, queue_members,
     queues,
 };
 
@@ -308,8 +332,7 @@ pub async fn remove_pjsip(conn: &mut Conn, id: &str) -> QueryResult<()> {
 
 /// Whether an endpoint or a queue has a name starting with `prefix`.
 pub async fn any_named_with_prefix(conn: &mut Conn, prefix: &str) -> QueryResult<bool> {
-    // `_` and `%` are LIKE's wildcards; `\` is MariaDB's escape.
-    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
+    let pattern = crate::db::like_prefix(prefix);
     let endpoints: i64 = ps_endpoints::table.filter(ps_endpoints::id.like(&pattern)).count().get_result(conn).await?;
     let queues: i64 = queues::table.filter(queues::name.like(&pattern)).count().get_result(conn).await?;
     Ok(endpoints + queues > 0)
@@ -530,4 +553,97 @@ pub async fn insert_rows(conn: &mut Conn, rows: &[ExtensionRow]) -> QueryResult<
         diesel::insert_into(extensions::table).values(chunk).execute(conn).await?;
     }
     Ok(())
+}
+
+/// One leg of a call as Asterisk recorded it (table `cdr`).
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = cdr, check_for_backend(diesel::mysql::Mysql))]
+pub struct CdrRow {
+    pub src: Option<String>,
+    pub dst: Option<String>,
+    pub channel: Option<String>,
+    pub dstchannel: Option<String>,
+    pub lastapp: Option<String>,
+    pub start: Option<chrono::NaiveDateTime>,
+    pub answer: Option<chrono::NaiveDateTime>,
+    pub end: Option<chrono::NaiveDateTime>,
+    pub billsec: Option<i32>,
+    pub disposition: Option<String>,
+    pub uniqueid: Option<String>,
+    pub linkedid: Option<String>,
+    pub sequence: Option<i32>,
+}
+
+/// Which legs a call-history query looks at.
+#[derive(Clone, Debug, Default)]
+pub struct CdrFilter {
+    /// What Asterisk puts in `tenantid` for the tenant.
+    pub tenantid: String,
+    pub from: Option<chrono::NaiveDateTime>,
+    pub to: Option<chrono::NaiveDateTime>,
+    /// In the caller's or the called number.
+    pub number: Option<String>,
+    /// Only calls with a leg on this endpoint's channels (`PJSIP/<endpoint>-...`).
+    pub endpoint: Option<String>,
+}
+
+type CdrCondition = Box<dyn BoxableExpression<cdr::table, diesel::mysql::Mysql, SqlType = diesel::sql_types::Bool>>;
+
+/// The legs `f` selects, as one WHERE condition.
+fn cdr_legs(f: &CdrFilter) -> CdrCondition {
+    let t = f.tenantid.clone();
+    let mut c: CdrCondition = Box::new(
+        cdr::tenantid
+            .eq(t.clone())
+            .nullable()
+            .or(cdr::peertenantid.eq(t).nullable())
+            .assume_not_null()
+            .and(cdr::linkedid.is_not_null()),
+    );
+    if let Some(from) = f.from {
+        c = Box::new(c.and(cdr::start.ge(from).assume_not_null()));
+    }
+    if let Some(to) = f.to {
+        c = Box::new(c.and(cdr::start.lt(to).assume_not_null()));
+    }
+    if let Some(n) = &f.number {
+        let p = crate::db::like_pattern(n);
+        c = Box::new(c.and(cdr::src.like(p.clone()).or(cdr::dst.like(p)).assume_not_null()));
+    }
+    if let Some(e) = &f.endpoint {
+        let p = crate::db::like_prefix(&format!("PJSIP/{e}-"));
+        c = Box::new(c.and(cdr::channel.like(p.clone()).or(cdr::dstchannel.like(p)).assume_not_null()));
+    }
+    c
+}
+
+/// One page of calls (their linkedids, newest first) among the legs `f` selects, and how
+/// many calls there are in all.
+pub async fn call_page(conn: &mut Conn, f: &CdrFilter, page: crate::db::Page) -> QueryResult<(Vec<String>, i64)> {
+    let total: i64 = cdr::table
+        .filter(cdr_legs(f))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>("COUNT(DISTINCT linkedid)"))
+        .first(conn)
+        .await?;
+    let ids: Vec<(Option<String>, Option<chrono::NaiveDateTime>)> = cdr::table
+        .filter(cdr_legs(f))
+        .group_by(cdr::linkedid)
+        .select((cdr::linkedid, diesel::dsl::min(cdr::start)))
+        .order((diesel::dsl::min(cdr::start).desc(), cdr::linkedid.desc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .load(conn)
+        .await?;
+    Ok((ids.into_iter().filter_map(|(id, _)| id).collect(), total))
+}
+
+/// Every leg of these calls that is the tenant's, in the order they started.
+pub async fn legs_of(conn: &mut Conn, tenantid: &str, linkedids: &[String]) -> QueryResult<Vec<CdrRow>> {
+    cdr::table
+        .filter(cdr::linkedid.eq_any(linkedids))
+        .filter(cdr::tenantid.eq(tenantid).or(cdr::peertenantid.eq(tenantid)))
+        .order((cdr::start.asc(), cdr::sequence.asc(), cdr::id.asc()))
+        .select(CdrRow::as_select())
+        .load(conn)
+        .await
 }

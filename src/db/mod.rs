@@ -61,8 +61,12 @@ impl<T> Paged<T> {
 
 /// `%text%` for LIKE, with the wildcards in `text` escaped.
 pub fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
+    format!("%{}", like_prefix(text))
+}
+
+/// `text%` for LIKE (starts with), with the wildcards in `text` escaped.
+pub fn like_prefix(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');

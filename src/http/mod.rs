@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod calls;
 pub mod client_config;
 pub mod error;
 pub mod extract;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tenants::routes(cfg);
     pbxes::routes(cfg);
     live::routes(cfg);
+    calls::routes(cfg);
     agents::routes(cfg);
     queues::routes(cfg);
     trunks::routes(cfg);

@@ -11,6 +11,7 @@ pub mod dialplan;
 pub mod dids;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod ivr;
 pub mod licenses;
 pub mod live;

@@ -7,6 +7,7 @@ mod browser;
 mod config;
 mod health;
 mod helpers;
+mod history;
 mod licenses;
 mod live;
 mod migrations;
