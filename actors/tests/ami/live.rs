@@ -279,6 +279,11 @@ async fn queue_calls_abandons_timeouts_transfers_and_direct_calls_match_the_trut
     sim.caller_hangup(e).await.expect("direct ends");
     sim.caller_hangup(f).await.expect("outbound ends");
     live.agrees(&sim, "everything hung up").await;
+    // An agent gives up on a number that never answers.
+    let g = sim.outbound_call("1003", "0711000001").await.expect("outbound");
+    live.agrees(&sim, "an agent dials out again").await;
+    sim.caller_hangup(g).await.expect("the agent gives up while it rings");
+    live.agrees(&sim, "the unanswered outbound call is over").await;
 
     let t = live.registry.tenant(live.tenant).expect("tenant");
     let queues = t.addr.send(GetQueues).await.expect("queues");

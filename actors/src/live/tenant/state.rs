@@ -524,6 +524,13 @@ impl TenantState {
                 out.push(Effect::Agent(agent, AgentFact::CallStarted(c)));
             }
         } else if call.agent_channel.as_deref() == Some(d.dest.uniqueid) {
+            if call.kind == CallKind::Outbound {
+                // The far end did not answer (busy, no answer, the agent gave up): the
+                // agent, on its own channel, is on the call until that channel hangs up.
+                call.agent_channel = None;
+                call.state = CallState::Dialplan;
+                return true;
+            }
             let snapshot = call.clone();
             call.clear_agent();
             call.state = CallState::Dialplan;
