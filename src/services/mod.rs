@@ -6,6 +6,7 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod balance;
+pub mod calls;
 pub mod client_config;
 pub mod dialplan;
 pub mod dids;

@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod balance;
 mod browser;
+mod calls;
 mod config;
 mod health;
 mod helpers;
