@@ -1,5 +1,6 @@
 //! Call control over the tenant's PBX link: click-to-dial (Asterisk rings the agent's own
-//! phone, then dials the number from the agent's dialplan, as if the agent had dialed it)
+//! phone, then dials the number from the agent's dialplan, as if the agent had dialed it),
+//! blind transfer of a caller (to an extension or a number, through the tenant's dialplan)
 //! and hanging up a live call. An agent acts on its own phone and calls; managers and
 //! admins on any agent and call of their tenant.
 
@@ -104,16 +105,62 @@ pub async fn dial(state: &AppState, caller: &Caller, input: DialInput) -> Servic
     Ok(DialView { linkedid, agent_id: agent.0, number })
 }
 
-/// `POST /api/calls/{linkedid}/hangup`: ends a live call of the tenant (an agent: one of
-/// its own).
-pub async fn hangup(state: &AppState, caller: &Caller, linkedid: &str) -> ServiceResult<()> {
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferInput {
+    /// An extension of the tenant or a number, dialed from the tenant's dialplan.
+    pub to: String,
+}
+
+/// A live call of the tenant the caller may act on (an agent: one of its own).
+async fn own_call(
+    state: &AppState,
+    caller: &Caller,
+    linkedid: &str,
+) -> ServiceResult<mayday_actors::live::calls::LiveCall> {
     let t = state.live.registry.tenant(caller.tenant).ok_or(ServiceError::NotFound)?;
     let calls = t.addr.send(GetCalls).await.map_err(|_| ServiceError::Unavailable("live state"))?;
-    let call = calls
+    calls
         .into_iter()
         .find(|c| c.linkedid == linkedid)
         .filter(|c| caller.role.at_least(Role::Manager) || c.agent.is_some_and(|a| a.0 == caller.user.0))
-        .ok_or(ServiceError::NotFound)?;
+        .ok_or(ServiceError::NotFound)
+}
+
+/// `POST /api/calls/{linkedid}/transfer`: the agent's party goes to `to`; the agent is free.
+/// Asterisk's BlindTransfer on the agent's channel sends the other party of its bridge to
+/// `mayday-launch`, which runs the tenant's rows with the `MAYDAY_CONTEXT` set on it first.
+pub async fn transfer(state: &AppState, caller: &Caller, linkedid: &str, input: TransferInput) -> ServiceResult<()> {
+    licenses::require_feature(state, "transfers")?;
+    let to = dialable(&input.to).map_err(|_| {
+        ServiceError::invalid("to", "must be an extension or a number: digits, * or #, an optional leading +")
+    })?;
+    let call = own_call(state, caller, linkedid).await?;
+    let agent_channel = call
+        .agent_channel
+        .clone()
+        .filter(|_| call.state == mayday_actors::live::calls::CallState::Talking)
+        .ok_or_else(|| ServiceError::Conflict("only a call an agent is talking on can be transferred".into()))?;
+    let mut conn = state.db.get().await?;
+    let tenant = repos::tenants::find(&mut conn, caller.tenant).await?;
+    let ctx = telephony::agents_context(&tenant);
+    send(state, caller.tenant, action::setvar(Some(&call.caller_channel), "MAYDAY_CONTEXT", &ctx)).await?;
+    send(state, caller.tenant, action::blind_transfer(&agent_channel, Some("mayday-launch"), &to)).await?;
+    let change = Change {
+        tenant: Some(caller.tenant),
+        action: "transfer",
+        entity: "call",
+        entity_id: Some(linkedid.to_string()),
+        detail: Some(json!({"to": to})),
+    };
+    audit::record(&mut conn, Some(caller), change).await?;
+    Ok(())
+}
+
+/// `POST /api/calls/{linkedid}/hangup`: ends a live call of the tenant (an agent: one of
+/// its own).
+pub async fn hangup(state: &AppState, caller: &Caller, linkedid: &str) -> ServiceResult<()> {
+    let call = own_call(state, caller, linkedid).await?;
     // The caller's leg first (that ends the call), then the agent's if it outlives it.
     let mut result = send(state, caller.tenant, action::hangup(&call.caller_channel, Some(16))).await;
     if let Some(agent) = call.agent_channel.as_deref().filter(|a| *a != call.caller_channel) {

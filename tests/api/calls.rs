@@ -88,3 +88,42 @@ async fn click_to_dial_rings_the_agent_and_the_call_can_be_hung_up() {
     sim.shutdown();
     sim_b.shutdown();
 }
+
+#[actix_web::test]
+async fn a_talking_agent_transfers_its_caller_to_another_agent() {
+    let sim = start_sim(directory("", None, 2)).await;
+    let app = spawn_app_with(Options { live: true, ..Default::default() }).await;
+    let pbx = app.pbx_for(&sim).await;
+    let t = app.live_tenant(pbx, &format!("c{}", suffix()), "", 2).await;
+    app.agrees(&sim, &t, "the first resync").await;
+    let token = app.login(&t.agents[0]).await;
+    let call = sim.place_call("sales", "0700555444").await.expect("a caller");
+    sim.ring(call, Some("PJSIP/1001")).await.expect("1001 rings");
+    let ringing = until_calls(&app, &token, "the call rings", |c| c.iter().any(|c| c["state"] == "ringing")).await;
+    let linkedid = ringing[0]["linkedid"].as_str().expect("linkedid").to_string();
+    let early = app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&token), &json!({"to": "1002"})).await;
+    assert_eq!(early.status, 409, "nothing to transfer before the agent talks: {}", early.body);
+    sim.answer(call).await.expect("1001 answers");
+    app.agrees(&sim, &t, "the agent talks").await;
+
+    let bad = app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&token), &json!({"to": "1002;x"})).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (422, Some("to")), "{}", bad.body);
+    let done = app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&token), &json!({"to": "1002"})).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    let sent = sim.received_actions().await.expect("actions");
+    let setvar = sent.iter().find(|a| a.action_name() == Some("Setvar")).expect("a Setvar");
+    assert_eq!(
+        (setvar.get("Variable"), setvar.get("Value")),
+        (Some("MAYDAY_CONTEXT"), Some(format!("{}-agents", t.slug).as_str())),
+        "the caller runs the tenant's rows"
+    );
+    let blind = sent.iter().find(|a| a.action_name() == Some("BlindTransfer")).expect("a BlindTransfer");
+    assert_eq!((blind.get("Context"), blind.get("Exten")), (Some("mayday-launch"), Some("1002")));
+    // The caller now rings 1002; 1001 is free (wrap-up or available, as the truth says).
+    app.agrees(&sim, &t, "after the transfer").await;
+    let agents = app.get("/api/live/agents", Some(&t.manager_token)).await;
+    let of = |id: u64| agents.body.as_array().and_then(|a| a.iter().find(|x| x["id"] == id).cloned()).expect("agent");
+    assert_eq!(of(t.agents[1].id)["status"], "ringing", "{}", agents.body);
+    assert_ne!(of(t.agents[0].id)["status"], "on_call", "{}", agents.body);
+    sim.shutdown();
+}
