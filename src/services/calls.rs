@@ -65,6 +65,14 @@ async fn send(state: &AppState, tenant: TenantId, action: Action) -> ServiceResu
     }
 }
 
+/// The PBX has acted already: a failure to audit it is logged, not answered as a failure
+/// (a client would try again and place a second call).
+fn recorded<E: std::fmt::Display>(r: Result<(), E>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "a call-control action went through but could not be audited");
+    }
+}
+
 /// `POST /api/calls/dial`.
 pub async fn dial(state: &AppState, caller: &Caller, input: DialInput) -> ServiceResult<DialView> {
     licenses::require_feature(state, "calls")?;
@@ -101,7 +109,7 @@ pub async fn dial(state: &AppState, caller: &Caller, input: DialInput) -> Servic
         entity_id: Some(linkedid.clone()),
         detail: Some(json!({"agent_id": agent.0, "number": number})),
     };
-    audit::record(&mut conn, Some(caller), change).await?;
+    recorded(audit::record(&mut conn, Some(caller), change).await);
     Ok(DialView { linkedid, agent_id: agent.0, number })
 }
 
@@ -153,7 +161,7 @@ pub async fn transfer(state: &AppState, caller: &Caller, linkedid: &str, input: 
         entity_id: Some(linkedid.to_string()),
         detail: Some(json!({"to": to})),
     };
-    audit::record(&mut conn, Some(caller), change).await?;
+    recorded(audit::record(&mut conn, Some(caller), change).await);
     Ok(())
 }
 
@@ -171,7 +179,6 @@ pub async fn hangup(state: &AppState, caller: &Caller, linkedid: &str) -> Servic
         }
     }
     result?;
-    let mut conn = state.db.get().await?;
     let change = Change {
         tenant: Some(caller.tenant),
         action: "hangup",
@@ -179,6 +186,9 @@ pub async fn hangup(state: &AppState, caller: &Caller, linkedid: &str) -> Servic
         entity_id: Some(linkedid.to_string()),
         detail: None,
     };
-    audit::record(&mut conn, Some(caller), change).await?;
+    match state.db.get().await {
+        Ok(mut conn) => recorded(audit::record(&mut conn, Some(caller), change).await),
+        Err(e) => recorded::<ServiceError>(Err(e.into())),
+    }
     Ok(())
 }
