@@ -57,6 +57,8 @@ pub struct Tenant {
     pub name_prefix: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Which compiler wrote its dialplan rows (`dialplan::GENERATION`).
+    pub dialplan_generation: u32,
 }
 
 #[derive(Clone, Debug, Insertable)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::migration::MigrationSource;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -17,8 +17,25 @@ pub type DbConn<'a> = PooledConnection<'a, AsyncMysqlConnection>;
 
 /// Builds the pool without connecting: a database that is down at start makes requests
 /// fail with 503 (and readiness say so) instead of stopping the server.
+///
+/// Every connection reads committed data (READ COMMITTED): under InnoDB's default
+/// REPEATABLE READ a transaction keeps reading the snapshot of its first read even after it
+/// waited for a row lock, so of two changes of one tenant's dialplan queued on the tenant's
+/// lock the second deleted the rows it saw before the first committed, then collided with
+/// the first's rows on insert. READ COMMITTED also takes no gap locks on searches.
 pub fn pool(url: &str, size: u32, timeout: Duration) -> DbPool {
-    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
+    let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            let mut conn = AsyncMysqlConnection::establish(&url).await?;
+            conn.batch_execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(url, config);
     Pool::builder().max_size(size.max(1)).connection_timeout(timeout).build_unchecked(manager)
 }
 

@@ -162,8 +162,10 @@ pub fn check_destination(plan: &TenantPlan, field: &str, d: &Destination) -> Ser
 
 /// Rewrites the tenant's dialplan rows; call it inside the transaction of the change.
 pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) -> ServiceResult<usize> {
-    // One regeneration of a tenant at a time (a record lock on its row).
-    let tenant = repos::tenants::find_for_update(conn, tenant_id).await?;
+    // One regeneration of a tenant at a time: the next one waits here, then (READ
+    // COMMITTED, see db::pool) reads what this one committed.
+    repos::tenants::lock_dialplan(conn, tenant_id).await?;
+    let tenant = repos::tenants::find(conn, tenant_id).await?;
     let plan = plan_of(conn, state, &tenant).await?;
     // A disabled tenant has no dialplan: its phones reach nothing and its DIDs are not
     // answered, until it is enabled again (which writes it back).
@@ -191,7 +193,11 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
         ),
         other => other,
     })?;
-    repos::tenants::set_dialplan_generation(conn, tenant_id, dialplan::GENERATION).await?;
+    // Only when it changes: an update locks the tenant's row, which the change being made
+    // may have share-locked in another transaction too (foreign keys).
+    if tenant.dialplan_generation < dialplan::GENERATION {
+        repos::tenants::set_dialplan_generation(conn, tenant_id, dialplan::GENERATION).await?;
+    }
     Ok(rows.len())
 }
 

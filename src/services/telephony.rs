@@ -277,6 +277,7 @@ mod tests {
             name_prefix: prefix.into(),
             created_at: chrono::NaiveDateTime::default(),
             updated_at: chrono::NaiveDateTime::default(),
+            dialplan_generation: crate::dialplan::GENERATION,
         }
     }
 

@@ -808,3 +808,26 @@ async fn prompts_land_in_the_shared_directory_in_directory_mode() {
     assert_eq!(audio.status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[actix_web::test]
+async fn concurrent_changes_of_one_tenant_s_dialplan_all_go_through() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let agents_ctx = format!("{}-agents", f.t.slug);
+    // Each request regenerates the tenant's dialplan; they queue up on the tenant's lock.
+    let route = format!("/api/routes/inbound/{}", id(&f.inbound));
+    let requests = (0..8).map(|i| {
+        let (app, admin, route) = (&app, f.admin.clone(), route.clone());
+        async move {
+            if i % 2 == 0 {
+                app.post("/api/dids", Some(&admin), &json!({"did": rnd_did(), "label": format!("Line {i}")})).await
+            } else {
+                app.put(&route, Some(&admin), &json!({"name": format!("Main {i}")})).await
+            }
+        }
+    });
+    for r in futures_util::future::join_all(requests).await {
+        assert!(r.status == 200 || r.status == 201, "{}: {}", r.status, r.body);
+    }
+    assert!(!rows(&app, &agents_ctx).await.is_empty());
+}

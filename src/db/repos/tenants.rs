@@ -18,11 +18,6 @@ pub async fn find(conn: &mut Conn, id: TenantId) -> QueryResult<Tenant> {
     tenants::table.find(id.0).select(Tenant::as_select()).first(conn).await
 }
 
-/// [`find`], locking the row until the transaction ends.
-pub async fn find_for_update(conn: &mut Conn, id: TenantId) -> QueryResult<Tenant> {
-    tenants::table.find(id.0).select(Tenant::as_select()).for_update().first(conn).await
-}
-
 pub async fn find_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<Tenant>> {
     tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).await.optional()
 }
@@ -75,6 +70,16 @@ pub async fn all(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
 /// Tenants living on a PBX.
 pub async fn on_pbx(conn: &mut Conn, pbx: u64) -> QueryResult<Vec<Tenant>> {
     tenants::table.filter(tenants::pbx_id.eq(pbx)).order(tenants::id.asc()).select(Tenant::as_select()).load(conn).await
+}
+
+/// Takes the tenant's dialplan lock until the transaction ends (an exclusive lock taken at
+/// once: `ON DUPLICATE KEY UPDATE` never holds a shared lock first).
+pub async fn lock_dialplan(conn: &mut Conn, id: TenantId) -> QueryResult<()> {
+    diesel::sql_query("INSERT INTO dialplan_locks (tenant_id) VALUES (?) ON DUPLICATE KEY UPDATE tenant_id = tenant_id")
+        .bind::<diesel::sql_types::Unsigned<diesel::sql_types::BigInt>, _>(id.0)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Tenants whose dialplan rows an older compiler than `generation` wrote.

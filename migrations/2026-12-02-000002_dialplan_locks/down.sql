@@ -1,0 +1,1 @@
+DROP TABLE dialplan_locks;
