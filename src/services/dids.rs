@@ -73,6 +73,16 @@ async fn fields(conn: &mut Conn, tenant: TenantId, current: Option<&Did>, input:
         (None, Some(c)) => c.did.clone(),
         (None, None) => return Err(ServiceError::invalid("did", "is required")),
     };
+    // Asterisk prefers an exact DID to a pattern: a DID inside another tenant's inbound
+    // pattern would take that tenant's calls to it.
+    if current.is_none_or(|c| c.did != did)
+        && routing::inbound::patterns_of_others(conn, tenant)
+            .await?
+            .iter()
+            .any(|p| crate::dialplan::pattern::matches(p, &did))
+    {
+        return Err(ServiceError::invalid("did", "falls in another tenant's inbound pattern"));
+    }
     let label = match (input.label.as_deref(), current) {
         (Some(l), _) => validate::text("label", l, 80)?,
         (None, Some(c)) => c.label.clone(),

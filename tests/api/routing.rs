@@ -628,6 +628,18 @@ async fn bad_routing_input_names_the_field_and_writes_nothing() {
             r.body
         );
     }
+    // A DID inside another tenant's inbound pattern would take its calls (exact beats pattern).
+    let theirs = format!("07{:06}", rand::random::<u32>() % 1_000_000);
+    let r = app
+        .post(
+            "/api/routes/inbound",
+            Some(&other_admin),
+            &json!({"name": "Range", "pattern": format!("_{theirs}X."), "destination": {"type": "hangup"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let inside = app.post("/api/dids", Some(&f.admin), &json!({"did": format!("{theirs}55"), "label": "x"})).await;
+    assert_eq!((inside.status, inside.body["error"]["field"].as_str()), (422, Some("did")), "{}", inside.body);
     // Prompts: not audio, too large.
     let not_audio = app
         .send_raw(

@@ -91,6 +91,16 @@ pub mod ivr {
 pub mod inbound {
     use super::*;
     tenant_table!(inbound_routes, InboundRow, InboundFields, inbound_routes::name.asc());
+
+    /// The inbound patterns (`_0323X.`) of the other tenants' routes.
+    pub async fn patterns_of_others(conn: &mut Conn, tenant: TenantId) -> QueryResult<Vec<String>> {
+        inbound_routes::table
+            .filter(inbound_routes::tenant_id.ne(tenant.0))
+            .filter(inbound_routes::pattern.like("\\_%"))
+            .select(inbound_routes::pattern)
+            .load(conn)
+            .await
+    }
 }
 
 pub mod outbound {
