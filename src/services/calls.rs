@@ -6,6 +6,8 @@
 
 use mayday_actors::ami::action::Originate;
 use mayday_actors::ami::{action, Action, AmiError, LinkState};
+use mayday_actors::live::calls::CallState;
+use mayday_actors::live::facts::CallKind;
 use mayday_actors::live::tenant::actor::GetCalls;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -93,9 +95,13 @@ pub async fn dial(state: &AppState, caller: &Caller, input: DialInput) -> Servic
     // Our own Uniqueid for the agent's leg: the first channel's Uniqueid is the call's
     // Linkedid, so the caller can follow the call in /api/live/calls.
     let linkedid = format!("mayday-{}-{:016x}", caller.tenant.0, rand::random::<u64>());
+    // The agent's own caller ID, as when it dials from the phone: it is what the far end
+    // sees when the agent has no DID to present, and the history's caller.
+    let own =
+        format!("\"{}\" <{}>", crate::services::agents::display(&user), user.extension.as_deref().unwrap_or_default());
     let mut originate = Originate::to_exten(&format!("PJSIP/{}", row.endpoint), "mayday-launch", &number, "1")
         .timeout_ms(RING_MS)
-        .caller_id(format!("\"{number}\" <{number}>"))
+        .caller_id(own)
         .variable("MAYDAY_CONTEXT", telephony::agents_context(&tenant))
         .channel_id(&linkedid);
     if let Some(did) = user.callerid.as_deref().filter(|d| !d.is_empty()) {
@@ -131,7 +137,11 @@ async fn own_call(
     calls
         .into_iter()
         .find(|c| c.linkedid == linkedid)
-        .filter(|c| caller.role.at_least(Role::Manager) || c.agent.is_some_and(|a| a.0 == caller.user.0))
+        .filter(|c| {
+            // An agent only rung for a queue call is not on it: it may not end the caller's call.
+            let on_it = c.state == CallState::Talking || c.kind == CallKind::Outbound;
+            caller.role.at_least(Role::Manager) || (on_it && c.agent.is_some_and(|a| a.0 == caller.user.0))
+        })
         .ok_or(ServiceError::NotFound)
 }
 
@@ -144,16 +154,22 @@ pub async fn transfer(state: &AppState, caller: &Caller, linkedid: &str, input: 
         ServiceError::invalid("to", "must be an extension or a number: digits, * or #, an optional leading +")
     })?;
     let call = own_call(state, caller, linkedid).await?;
-    let agent_channel = call
-        .agent_channel
-        .clone()
-        .filter(|_| call.state == mayday_actors::live::calls::CallState::Talking)
-        .ok_or_else(|| ServiceError::Conflict("only a call an agent is talking on can be transferred".into()))?;
+    // The agent's channel transfers, its party moves: on an outbound call the agent is the
+    // caller's side and the far end is the party.
+    let (agent_side, party) = match call.kind {
+        CallKind::Outbound => (Some(call.caller_channel.clone()), call.agent_channel.clone()),
+        _ => (call.agent_channel.clone(), Some(call.caller_channel.clone())),
+    };
+    let (agent_side, party) = match (agent_side, party) {
+        (Some(a), Some(p)) if call.state == CallState::Talking && !a.is_empty() && !p.is_empty() => (a, p),
+        _ => return Err(ServiceError::Conflict("only a call an agent is talking on can be transferred".into())),
+    };
     let mut conn = state.db.get().await?;
     let tenant = repos::tenants::find(&mut conn, caller.tenant).await?;
     let ctx = telephony::agents_context(&tenant);
-    send(state, caller.tenant, action::setvar(Some(&call.caller_channel), "MAYDAY_CONTEXT", &ctx)).await?;
-    send(state, caller.tenant, action::blind_transfer(&agent_channel, Some("mayday-launch"), &to)).await?;
+    // Never without a channel: Setvar without one sets a global every channel would see.
+    send(state, caller.tenant, action::setvar(Some(&party), "MAYDAY_CONTEXT", &ctx)).await?;
+    send(state, caller.tenant, action::blind_transfer(&agent_side, Some("mayday-launch"), &to)).await?;
     let change = Change {
         tenant: Some(caller.tenant),
         action: "transfer",
@@ -170,8 +186,11 @@ pub async fn transfer(state: &AppState, caller: &Caller, linkedid: &str, input: 
 pub async fn hangup(state: &AppState, caller: &Caller, linkedid: &str) -> ServiceResult<()> {
     let call = own_call(state, caller, linkedid).await?;
     // The caller's leg first (that ends the call), then the agent's if it outlives it.
+    if call.caller_channel.is_empty() {
+        return Err(ServiceError::Conflict("the call's channels are not known yet".into()));
+    }
     let mut result = send(state, caller.tenant, action::hangup(&call.caller_channel, Some(16))).await;
-    if let Some(agent) = call.agent_channel.as_deref().filter(|a| *a != call.caller_channel) {
+    if let Some(agent) = call.agent_channel.as_deref().filter(|a| !a.is_empty() && *a != call.caller_channel) {
         match send(state, caller.tenant, action::hangup(agent, Some(16))).await {
             // Gone with the caller's leg.
             Err(ServiceError::Upstream(_)) => {}

@@ -53,6 +53,10 @@ async fn click_to_dial_rings_the_agent_and_the_call_can_be_hung_up() {
         "the agent's phone rings first, then the number is dialed from its dialplan"
     );
     assert!(originate.get_all("Variable").any(|v| v == format!("MAYDAY_CONTEXT={}-agents", t.slug)), "{originate:?}");
+    assert!(
+        originate.get("CallerID").is_some_and(|c| c.ends_with("<1001>")),
+        "the agent's own caller ID, as when it dials from the phone: {originate:?}"
+    );
     app.agrees(&sim, &t, "the click-to-dial call").await;
 
     // Nobody else's phone, no other tenant's call, no garbage.
@@ -101,8 +105,15 @@ async fn a_talking_agent_transfers_its_caller_to_another_agent() {
     sim.ring(call, Some("PJSIP/1001")).await.expect("1001 rings");
     let ringing = until_calls(&app, &token, "the call rings", |c| c.iter().any(|c| c["state"] == "ringing")).await;
     let linkedid = ringing[0]["linkedid"].as_str().expect("linkedid").to_string();
+    // Only rung, the agent is not on the call yet; a manager sees it, but there is nothing
+    // to transfer before an agent talks.
     let early = app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&token), &json!({"to": "1002"})).await;
-    assert_eq!(early.status, 409, "nothing to transfer before the agent talks: {}", early.body);
+    assert_eq!(early.status, 404, "{}", early.body);
+    let early = app.post(&format!("/api/calls/{linkedid}/hangup"), Some(&token), &json!({})).await;
+    assert_eq!(early.status, 404, "a ringing agent cannot end the caller's call: {}", early.body);
+    let early =
+        app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&t.manager_token), &json!({"to": "1002"})).await;
+    assert_eq!(early.status, 409, "{}", early.body);
     sim.answer(call).await.expect("1001 answers");
     app.agrees(&sim, &t, "the agent talks").await;
 
@@ -112,12 +123,14 @@ async fn a_talking_agent_transfers_its_caller_to_another_agent() {
     assert_eq!(done.status, 204, "{}", done.body);
     let sent = sim.received_actions().await.expect("actions");
     let setvar = sent.iter().find(|a| a.action_name() == Some("Setvar")).expect("a Setvar");
+    let talking = &ringing[0];
     assert_eq!(
-        (setvar.get("Variable"), setvar.get("Value")),
-        (Some("MAYDAY_CONTEXT"), Some(format!("{}-agents", t.slug).as_str())),
+        (setvar.get("Channel"), setvar.get("Variable"), setvar.get("Value")),
+        (talking["caller_channel"].as_str(), Some("MAYDAY_CONTEXT"), Some(format!("{}-agents", t.slug).as_str())),
         "the caller runs the tenant's rows"
     );
     let blind = sent.iter().find(|a| a.action_name() == Some("BlindTransfer")).expect("a BlindTransfer");
+    assert!(blind.get("Channel").is_some_and(|c| c.starts_with("PJSIP/1001-")), "the agent transfers: {blind:?}");
     assert_eq!((blind.get("Context"), blind.get("Exten")), (Some("mayday-launch"), Some("1002")));
     // The caller now rings 1002; 1001 is free (wrap-up or available, as the truth says).
     app.agrees(&sim, &t, "after the transfer").await;
@@ -125,5 +138,32 @@ async fn a_talking_agent_transfers_its_caller_to_another_agent() {
     let of = |id: u64| agents.body.as_array().and_then(|a| a.iter().find(|x| x["id"] == id).cloned()).expect("agent");
     assert_eq!(of(t.agents[1].id)["status"], "ringing", "{}", agents.body);
     assert_ne!(of(t.agents[0].id)["status"], "on_call", "{}", agents.body);
+    sim.shutdown();
+}
+
+#[actix_web::test]
+async fn an_agent_on_an_outbound_call_transfers_the_far_end_not_itself() {
+    let sim = start_sim(directory("", None, 2)).await;
+    let app = spawn_app_with(Options { live: true, ..Default::default() }).await;
+    let pbx = app.pbx_for(&sim).await;
+    let t = app.live_tenant(pbx, &format!("c{}", suffix()), "", 2).await;
+    app.agrees(&sim, &t, "the first resync").await;
+    let token = app.login(&t.agents[0]).await;
+    let call = sim.outbound_call("1001", "0700333222").await.expect("the agent dials out");
+    sim.answer(call).await.expect("the far end answers");
+    let calls = until_calls(&app, &token, "the call is up", |c| c.iter().any(|c| c["state"] == "talking")).await;
+    let (linkedid, own, far) = (
+        calls[0]["linkedid"].as_str().expect("linkedid").to_string(),
+        calls[0]["caller_channel"].as_str().expect("the agent's channel").to_string(),
+        calls[0]["agent_channel"].as_str().expect("the far end").to_string(),
+    );
+    assert!(own.starts_with("PJSIP/1001-"), "{own}");
+    let r = app.post(&format!("/api/calls/{linkedid}/transfer"), Some(&token), &json!({"to": "1002"})).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let sent = sim.received_actions().await.expect("actions");
+    let setvar = sent.iter().find(|a| a.action_name() == Some("Setvar")).expect("a Setvar");
+    let blind = sent.iter().find(|a| a.action_name() == Some("BlindTransfer")).expect("a BlindTransfer");
+    assert_eq!(setvar.get("Channel"), Some(far.as_str()), "the far end runs the tenant's rows");
+    assert_eq!(blind.get("Channel"), Some(own.as_str()), "the agent's own channel transfers");
     sim.shutdown();
 }
