@@ -302,6 +302,40 @@ pub fn compile(plan: &TenantPlan) -> Result<Vec<Row>, CompileError> {
     Ok(rows)
 }
 
+/// The plan with every external destination whose number is not dialable replaced by a
+/// hang-up, and those numbers. New input is refused with such a number ([`check`]); this is
+/// for data an older Mayday accepted (a `${SHELL()}` there would run on the PBX), so that the
+/// tenant's dialplan is still rewritten safely and its admin can fix one route at a time.
+pub fn without_undialable(plan: &TenantPlan) -> (TenantPlan, Vec<String>) {
+    fn clean(d: &mut Destination, dropped: &mut Vec<String>) {
+        match d {
+            Destination::External { number, .. } if !is_dialable(number) => {
+                dropped.push(std::mem::take(number));
+                *d = Destination::Hangup;
+            }
+            Destination::TimeCondition { open, closed, .. } => {
+                clean(open, dropped);
+                clean(closed, dropped);
+            }
+            _ => {}
+        }
+    }
+    let mut plan = plan.clone();
+    let mut dropped = Vec::new();
+    for r in &mut plan.inbound {
+        clean(&mut r.destination, &mut dropped);
+        if let Some(f) = &mut r.fallback {
+            clean(f, &mut dropped);
+        }
+    }
+    for m in plan.ivrs.values_mut() {
+        for d in m.options.values_mut().chain(m.timeout.as_mut()).chain(m.invalid.as_mut()) {
+            clean(d, &mut dropped);
+        }
+    }
+    (plan, dropped)
+}
+
 /// Checks that a destination leads somewhere that exists in the plan, writing nothing.
 pub fn check(plan: &TenantPlan, d: &Destination) -> Result<(), CompileError> {
     let mut scratch = Vec::new();
@@ -642,13 +676,21 @@ mod tests {
             ("Set", "__MAYDAY_INBOUND_DID=${FILTER(0-9*#+,${EXTEN})}")
         );
         for r in rows.iter().filter(|r| r.appdata.contains("EXTEN")) {
-            assert!(r.appdata.contains("${FILTER(0-9*#+,${EXTEN"), "unfiltered: {r:?}");
+            let (all, filtered) =
+                (r.appdata.matches("${EXTEN").count(), r.appdata.matches("${FILTER(0-9*#+,${EXTEN").count());
+            assert_eq!(all, filtered, "every ${{EXTEN}} filtered: {r:?}");
         }
         // Asterisk evaluates functions and splits at commas in application data.
         for bad in ["${SHELL(id)}", "1,+15550000,other-trunk", "", "+", "12a", &"1".repeat(33)] {
             p.inbound[0].destination = Destination::External { number: bad.into(), trunk_id: None };
             assert_eq!(compile(&p), Err(CompileError::NotDialable(bad.into())), "{bad:?}");
             assert!(check(&p, &p.inbound[0].destination).is_err());
+            // What an older Mayday stored is rewritten as a hang-up, never as data.
+            let (clean, dropped) = without_undialable(&p);
+            assert_eq!(dropped, [bad.to_string()]);
+            let rows = compile(&clean).expect("the rest compiles");
+            assert!(rows.iter().all(|r| bad.len() < 3 || !r.appdata.contains(bad)), "{bad:?}");
+            assert_eq!(find(&rows, "acme-rt", "in-4"), [("Hangup", "")]);
         }
     }
 }

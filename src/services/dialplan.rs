@@ -166,7 +166,10 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
     // COMMITTED, see db::pool) reads what this one committed.
     repos::tenants::lock_dialplan(conn, tenant_id).await?;
     let tenant = repos::tenants::find(conn, tenant_id).await?;
-    let plan = plan_of(conn, state, &tenant).await?;
+    let (plan, dropped) = dialplan::without_undialable(&plan_of(conn, state, &tenant).await?);
+    if !dropped.is_empty() {
+        tracing::warn!(tenant.id = tenant_id.0, numbers = ?dropped, "external destinations with numbers that are not dialable hang up instead; fix them through the API");
+    }
     // A disabled tenant has no dialplan: its phones reach nothing and its DIDs are not
     // answered, until it is enabled again (which writes it back).
     // (Compiled either way: it is also the check of the change being made.)
