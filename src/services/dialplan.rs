@@ -196,11 +196,6 @@ pub async fn regenerate(conn: &mut Conn, state: &AppState, tenant_id: TenantId) 
         ),
         other => other,
     })?;
-    // Only when it changes: an update locks the tenant's row, which the change being made
-    // may have share-locked in another transaction too (foreign keys).
-    if tenant.dialplan_generation < dialplan::GENERATION {
-        repos::tenants::set_dialplan_generation(conn, tenant_id, dialplan::GENERATION).await?;
-    }
     Ok(rows.len())
 }
 
@@ -227,7 +222,19 @@ pub fn upgrade_old_dialplans(state: AppState) {
                 conn.transaction::<_, ServiceError, _>(async |conn| regenerate(conn, &state, id).await).await
             };
             match done.await {
-                Ok(rows) => tracing::info!(tenant.id = id.0, rows, "dialplan rewritten by this Mayday's compiler"),
+                Ok(rows) => {
+                    tracing::info!(tenant.id = id.0, rows, "dialplan rewritten by this Mayday's compiler");
+                    // After the rewrite committed, on its own: inside it, this update would
+                    // lock the tenant's row while holding the dialplan lock, against a change
+                    // that share-locked the row (a foreign key) and waits for that lock.
+                    if let Ok(mut conn) = state.db.get().await {
+                        if let Err(e) =
+                            repos::tenants::set_dialplan_generation(&mut conn, id, dialplan::GENERATION).await
+                        {
+                            tracing::warn!(tenant.id = id.0, error = %e, "could not record the dialplan's generation; it is rewritten again at the next start");
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(tenant.id = id.0, error = %e, "the dialplan an older Mayday wrote could not be rewritten")
                 }
