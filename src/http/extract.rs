@@ -79,14 +79,24 @@ pub fn client_ip(req: &HttpRequest, trusted: &[crate::ip_range::IpRange]) -> Opt
     if !is_trusted(peer) {
         return Some(peer);
     }
-    let forwarded: Vec<std::net::IpAddr> = req
+    let forwarded: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    Some(forwarded.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer))
+    // From the right: proxies we trust are skipped; the first other entry is the client.
+    // One that is not an address ends the walk (nothing left of it can be believed).
+    let mut client = peer;
+    for entry in forwarded.into_iter().rev() {
+        match entry.parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(ip) => client = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(client)
 }
 
 /// Checks a token and the role; shared by [`Auth`] and the WebSocket upgrade.

@@ -392,9 +392,14 @@ async fn sender(
     p: &Provider,
     asked: Option<&str>,
 ) -> ServiceResult<Option<String>> {
-    let Some(asked) = asked.map(str::trim).filter(|a| !a.is_empty()) else { return Ok(p.sender.clone()) };
+    // Stored in sms_messages.our_number (20 characters), as senders are on the wire.
+    let fits = |s: Option<String>| match s {
+        Some(s) if s.chars().count() > 20 => Err(ServiceError::invalid("from", "must be at most 20 characters")),
+        other => Ok(other),
+    };
+    let Some(asked) = asked.map(str::trim).filter(|a| !a.is_empty()) else { return fits(p.sender.clone()) };
     if p.sender.as_deref() == Some(asked) {
-        return Ok(Some(asked.to_string()));
+        return fits(Some(asked.to_string()));
     }
     let region = &state.config.sms.default_region;
     let wanted = e164("from", asked, region).ok();
@@ -404,7 +409,7 @@ async fn sender(
             && (d.did == asked || (wanted.is_some() && e164("from", &d.did, region).ok() == wanted))
     });
     match own {
-        Some(d) => Ok(Some(d.did)),
+        Some(d) => fits(Some(d.did)),
         None => {
             Err(ServiceError::invalid("from", "must be the tenant's SMS sender or one of its active outbound DIDs"))
         }

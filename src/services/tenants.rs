@@ -226,6 +226,11 @@ pub async fn update(
     let new_domains = domains(input.domains)?;
     let mut conn = state.db.get().await?;
     let disabled = changes.enabled == Some(false);
+    let changes_enabled = changes.enabled;
+    let before = repos::tenants::find(&mut conn, id).await?;
+    if before.slug == PLATFORM_TENANT && (disabled || changes.pbx_id.is_some()) {
+        return Err(ServiceError::Forbidden("the platform tenant cannot be disabled or put on a PBX".into()));
+    }
     if disabled {
         // Before the change too: with Redis away the tenant is not disabled (503) with its
         // users' sessions alive.
@@ -241,7 +246,10 @@ pub async fn update(
                 }
                 let pbx = changes.pbx_id.unwrap_or(current.pbx_id);
                 let prefix = changes.name_prefix.clone().unwrap_or_else(|| current.name_prefix.clone());
-                check_prefix(conn, pbx, Some(id), &current.slug, &prefix, prefix != current.name_prefix).await?;
+                // Only what changes is checked: tenants that predate a rule keep working.
+                if prefix != current.name_prefix || pbx != current.pbx_id {
+                    check_prefix(conn, pbx, Some(id), &current.slug, &prefix, prefix != current.name_prefix).await?;
+                }
                 // Asterisk object names carry the prefix: they would all have to be renamed.
                 if prefix != current.name_prefix && repos::trunks::count_provisioned(conn, id).await? > 0 {
                     return Err(ServiceError::Conflict(
@@ -277,11 +285,22 @@ pub async fn update(
             }
         )
         .await?;
+    let mut conn = state.db.get().await?;
     if disabled {
-        let mut conn = state.db.get().await?;
         for user in repos::users::ids_in_tenant(&mut conn, id).await? {
             crate::services::users::end_sessions(state, user).await?;
         }
+    }
+    // Registrations follow their rows only when res_pjsip_outbound_registration reloads:
+    // without this a disabled tenant's trunks stay registered with the provider. Sent while
+    // the tenant's link is still known to the live side (before it reloads).
+    let toggled = changes_enabled.is_some_and(|e| e != before.enabled);
+    if toggled && repos::trunks::all_of(&mut conn, id).await?.iter().any(|t| t.register) {
+        crate::services::live::nudge(
+            state,
+            id,
+            mayday_actors::ami::action::reload(Some(crate::services::trunks::REGISTRATION_MODULE)),
+        );
     }
     state.live.reload(state).await;
     Ok(view)

@@ -27,7 +27,7 @@ use crate::services::users::double_option;
 use crate::services::{live, require, telephony, validate, ServiceError, ServiceResult};
 use crate::state::AppState;
 
-const REGISTRATION_MODULE: &str = "res_pjsip_outbound_registration.so";
+pub const REGISTRATION_MODULE: &str = "res_pjsip_outbound_registration.so";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TrunkView {

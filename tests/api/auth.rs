@@ -266,6 +266,14 @@ async fn behind_a_trusted_proxy_the_ip_limit_counts_each_client_not_the_proxy() 
     // A client further left in the header is the client's own claim: still 203.0.113.5.
     let spoofed = app.post_with_headers("/api/auth/login", None, &good, &from("198.51.100.7, 203.0.113.5")).await;
     assert_eq!(spoofed.status, 429);
+    // An entry the proxy did not write as an address ends the walk: the claim left of it
+    // is not believed (the request counts as the proxy's).
+    for _ in 0..3 {
+        let r = app.post_with_headers("/api/auth/login", None, &bad, &from("198.51.100.99, garbage")).await;
+        assert_eq!(r.status, 401);
+    }
+    let proxy = app.post_with_headers("/api/auth/login", None, &good, &from("198.51.100.99, garbage")).await;
+    assert_eq!(proxy.status, 429, "counted as the proxy, not as 198.51.100.99");
     // Another client behind the same proxy is not locked out by the first one.
     assert_eq!(app.post_with_headers("/api/auth/login", None, &good, &from("198.51.100.7")).await.status, 200);
 }
