@@ -165,8 +165,12 @@ impl Replayed {
     }
 }
 
-/// Mayday (one tenant alone on the PBX, agents 1001 Alice, 1002 Bob, 1003 Carol) connected
-/// to the replaying server; returns what it believes once every event was applied.
+/// The recordings' agents: 1001 Alice, 1002 Bob, 1003 Carol (members of `support`) and
+/// 1005 Eve (added and removed by the `actions` recording).
+const AGENTS: &[(u64, &str)] = &[(1001, "Alice"), (1002, "Bob"), (1003, "Carol"), (1005, "Eve")];
+
+/// Mayday (one tenant alone on the PBX, with [`AGENTS`]) connected to the replaying
+/// server; returns what it believes once every event was applied.
 async fn run(answers: Answers, events: Vec<u8>, event_count: usize) -> Replayed {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -176,9 +180,9 @@ async fn run(answers: Answers, events: Vec<u8>, event_count: usize) -> Replayed 
     let timings = LiveTimings { queue_refresh: Duration::ZERO, ..LiveTimings::default() };
     let supervisor = LiveSupervisor::new(registry.clone(), Arc::new(MemoryStore::default()), timings, 0).start();
     let mut tenant = TenantSpec::new(TenantId(1), "lacueva", "", Some(PbxId(1)));
-    tenant.agents = [(1001, "Alice"), (1002, "Bob"), (1003, "Carol")]
-        .into_iter()
-        .map(|(ext, name)| AgentSpec {
+    tenant.agents = AGENTS
+        .iter()
+        .map(|&(ext, name)| AgentSpec {
             id: AgentId(ext),
             extension: ext.to_string(),
             name: name.into(),
@@ -291,4 +295,40 @@ async fn mayday_connecting_mid_call_picks_the_waiting_caller_up_and_follows_it_t
         (0, 1, AgentStatus::Available),
         "Bob rang out: {bob:?}"
     );
+}
+
+#[actix_rt::test]
+async fn a_member_added_paused_penalised_and_removed_over_ami_ends_where_asterisk_left_it() {
+    let recorded = Arc::new(recording("actions"));
+    // Mayday connects right after the recorder's first QueueStatus (nobody waiting, no
+    // channels yet); then the recorder adds Eve, pauses and unpauses her, changes her
+    // penalty, removes her, and originates a Local channel that is hung up.
+    let cut = after_answer(&recorded, "actions-7");
+    assert!(recorded[..cut].iter().all(|r| r.message.event_name() != Some("Newchannel")), "no channel before the cut");
+    let queue_status = {
+        let recorded = recorded.clone();
+        move |id: &str| -> Vec<u8> {
+            answer_to(&recorded, "actions-7").iter().flat_map(|r| with_action_id(&r.bytes, "actions-7", id)).collect()
+        }
+    };
+    let answers = Answers {
+        queue_status: Box::new(queue_status),
+        core_show_channels: Box::new(|id| list(id, "Channels will follow", &[], "CoreShowChannelsComplete")),
+        devices: device_states(&recorded[..cut]),
+    };
+    let (events, count) = events_after(&recorded, cut);
+    let live = run(answers, events, count).await;
+
+    assert_eq!(live.calls, 0, "the originated Local channel was hung up");
+    let support = live.queues.iter().find(|q| q.asterisk_name == "support").expect("queue support");
+    let mut members: Vec<&str> = support.members.iter().map(|m| m.interface.as_str()).collect();
+    members.sort();
+    assert_eq!(members, ["Local/1001@agents/n", "Local/1002@agents/n", "Local/1003@agents/n"], "Eve was removed");
+    let eve = live.agent("Eve");
+    assert!(eve.queues.is_empty(), "{eve:?}");
+    assert_ne!(eve.status, AgentStatus::Paused, "unpaused before she left: {eve:?}");
+    for name in ["Alice", "Bob", "Carol"] {
+        let a = live.agent(name);
+        assert_eq!((a.status, a.queues.as_slice()), (AgentStatus::Available, &["support".to_string()][..]), "{a:?}");
+    }
 }
