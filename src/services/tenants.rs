@@ -130,6 +130,14 @@ async fn check_prefix(
                 other.slug
             )));
         }
+        // Names without a prefix are plain (`1001`, `support`): two such tenants would
+        // collide in the shared tables (the platform tenant has no Asterisk objects).
+        if prefix.is_empty() && other.name_prefix.is_empty() && other.slug != PLATFORM_TENANT {
+            return Err(ServiceError::Conflict(format!(
+                "tenant {} already names its Asterisk objects without a prefix, and every PBX reads the same tables: give this one a name_prefix",
+                other.slug
+            )));
+        }
         let theirs = crate::services::telephony::context_prefix(&other);
         if mine.starts_with(&theirs) || theirs.starts_with(&mine) {
             return Err(ServiceError::Conflict(format!(

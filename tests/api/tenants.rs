@@ -1,10 +1,11 @@
 use serde_json::json;
 
-use crate::helpers::{spawn_app, suffix};
+use crate::helpers::{spawn_app_with, suffix, Options};
 
 #[actix_web::test]
 async fn a_superadmin_manages_tenants_and_others_cannot() {
-    let app = spawn_app().await;
+    // Its own database: tenants without a prefix are one per installation.
+    let app = spawn_app_with(Options { private_db: true, ..Default::default() }).await;
     let su = app.superadmin().await;
     let su_token = app.login(&su).await;
     let slug = format!("acme{}", suffix());
@@ -47,7 +48,8 @@ async fn a_superadmin_manages_tenants_and_others_cannot() {
 
 #[actix_web::test]
 async fn tenants_sharing_a_pbx_need_distinct_non_empty_prefixes() {
-    let app = spawn_app().await;
+    // Its own database: tenants without a prefix are one per installation.
+    let app = spawn_app_with(Options { private_db: true, ..Default::default() }).await;
     let su = app.superadmin().await;
     let token = app.login(&su).await;
     let pbx = app
@@ -110,6 +112,10 @@ async fn tenants_sharing_a_pbx_need_distinct_non_empty_prefixes() {
     let alone =
         app.post("/api/tenants", Some(&token), &json!({"slug": alone_slug, "name": "F", "name_prefix": ""})).await;
     assert_eq!(alone.status, 201, "{}", alone.body);
+    let second = app
+        .post("/api/tenants", Some(&token), &json!({"slug": format!("h{}", suffix()), "name": "H", "name_prefix": ""}))
+        .await;
+    assert_eq!(second.status, 409, "plain names are one tenant's: {}", second.body);
     let alone_id = alone.body["id"].as_u64().expect("id");
     let admin = app.user(mayday::domain::TenantId(alone_id), &alone_slug, mayday::domain::Role::Admin).await;
     let admin = app.login(&admin).await;
