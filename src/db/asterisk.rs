@@ -637,6 +637,15 @@ pub async fn call_page(conn: &mut Conn, f: &CdrFilter, page: crate::db::Page) ->
     Ok((ids.into_iter().filter_map(|(id, _)| id).collect(), total))
 }
 
+/// Whether Asterisk's call records carry `tenantid` (a tenant's slug).
+pub async fn cdr_names_tenant(conn: &mut Conn, tenantid: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        cdr::table.filter(cdr::tenantid.eq(tenantid).or(cdr::peertenantid.eq(tenantid))),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// Every leg of these calls that is the tenant's, in the order they started.
 pub async fn legs_of(conn: &mut Conn, tenantid: &str, linkedids: &[String]) -> QueryResult<Vec<CdrRow>> {
     cdr::table

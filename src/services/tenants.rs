@@ -197,6 +197,11 @@ pub async fn create(state: &AppState, caller: Option<&Caller>, input: CreateTena
         dialplan_generation: crate::dialplan::GENERATION,
     };
     let mut conn = state.db.get().await?;
+    // Asterisk's call records name the tenant by its slug: a new tenant with the slug of a
+    // deleted one would see that tenant's call history.
+    if crate::db::asterisk::cdr_names_tenant(&mut conn, &new.slug).await? {
+        return Err(ServiceError::invalid("slug", "has call records of a deleted tenant: choose another"));
+    }
     let view = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             check_prefix(conn, new.pbx_id, None, &new.slug, &new.name_prefix, true).await?;

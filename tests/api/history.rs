@@ -199,4 +199,30 @@ async fn calls_come_from_cdr_grouped_by_call_and_scoped_to_the_tenant_and_the_ag
     let theirs = app.get("/api/calls/history", Some(&app.login(&other.admin).await)).await;
     assert_eq!(linkedids(&theirs.body), [other_call.as_str()]);
     assert_eq!(app.get("/api/calls/history", None).await.status, 401);
+
+    // A deleted tenant's slug keeps its call records: nobody new takes it over.
+    let ghost = format!("ghost{}", suffix());
+    let ghost_call = format!("ghost-{}", suffix());
+    insert(
+        &app,
+        Leg {
+            linkedid: &ghost_call,
+            uniqueid: &ghost_call,
+            channel: "PJSIP/x-1-1",
+            dstchannel: "",
+            src: "1",
+            dst: "2",
+            lastapp: "Dial",
+            start: "2026-11-01 10:00:00",
+            answer: None,
+            end: "2026-11-01 10:00:01",
+            billsec: 0,
+            disposition: "NO ANSWER",
+            tenantid: &ghost,
+        },
+    )
+    .await;
+    let root = app.login(&app.superadmin().await).await;
+    let taken = app.post("/api/tenants", Some(&root), &json!({"slug": ghost, "name": "Ghost"})).await;
+    assert_eq!((taken.status, taken.body["error"]["field"].as_str()), (422, Some("slug")), "{}", taken.body);
 }
