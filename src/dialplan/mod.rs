@@ -242,7 +242,7 @@ fn number_expr(prepend: &str, strip: u32) -> String {
 
 /// A number Mayday itself puts into dialplan data: digits, `*`, `#`, an optional leading
 /// `+`; at most 32.
-fn is_dialable(number: &str) -> bool {
+pub fn is_dialable(number: &str) -> bool {
     let digits = number.strip_prefix('+').unwrap_or(number);
     !digits.is_empty() && number.len() <= 32 && digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
 }

@@ -37,10 +37,10 @@ pub struct DialView {
     pub number: String,
 }
 
+/// The number trimmed, when it is one the dialplan may carry ([`crate::dialplan::is_dialable`]).
 fn dialable(number: &str) -> ServiceResult<String> {
     let n = number.trim();
-    let digits = n.strip_prefix('+').unwrap_or(n);
-    if digits.is_empty() || n.len() > 32 || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+    if !crate::dialplan::is_dialable(n) {
         return Err(ServiceError::invalid("number", "must be digits, * or #, with an optional leading +, at most 32"));
     }
     Ok(n.to_string())

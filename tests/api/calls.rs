@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::live::{directory, start_sim};
+use mayday_actors::sim::SimHandle;
+
+use crate::helpers::live::{directory, start_sim, LiveTenant};
 use crate::helpers::{spawn_app_with, suffix, Options, TestApp};
 
 async fn live_calls(app: &TestApp, token: &str) -> Vec<Value> {
@@ -27,13 +29,19 @@ async fn until_calls(app: &TestApp, token: &str, what: &str, f: impl Fn(&[Value]
     }
 }
 
-#[actix_web::test]
-async fn click_to_dial_rings_the_agent_and_the_call_can_be_hung_up() {
+/// A simulated PBX with agents 1001 and 1002, and a tenant alone on it, in sync.
+async fn setup() -> (SimHandle, TestApp, LiveTenant) {
     let sim = start_sim(directory("", None, 2)).await;
     let app = spawn_app_with(Options { live: true, ..Default::default() }).await;
     let pbx = app.pbx_for(&sim).await;
     let t = app.live_tenant(pbx, &format!("c{}", suffix()), "", 2).await;
     app.agrees(&sim, &t, "the first resync").await;
+    (sim, app, t)
+}
+
+#[actix_web::test]
+async fn click_to_dial_rings_the_agent_and_the_call_can_be_hung_up() {
+    let (sim, app, t) = setup().await;
     let (agent, other) = (&t.agents[0], &t.agents[1]);
     let token = app.login(agent).await;
 
@@ -95,11 +103,7 @@ async fn click_to_dial_rings_the_agent_and_the_call_can_be_hung_up() {
 
 #[actix_web::test]
 async fn a_talking_agent_transfers_its_caller_to_another_agent() {
-    let sim = start_sim(directory("", None, 2)).await;
-    let app = spawn_app_with(Options { live: true, ..Default::default() }).await;
-    let pbx = app.pbx_for(&sim).await;
-    let t = app.live_tenant(pbx, &format!("c{}", suffix()), "", 2).await;
-    app.agrees(&sim, &t, "the first resync").await;
+    let (sim, app, t) = setup().await;
     let token = app.login(&t.agents[0]).await;
     let call = sim.place_call("sales", "0700555444").await.expect("a caller");
     sim.ring(call, Some("PJSIP/1001")).await.expect("1001 rings");
@@ -143,11 +147,7 @@ async fn a_talking_agent_transfers_its_caller_to_another_agent() {
 
 #[actix_web::test]
 async fn an_agent_on_an_outbound_call_transfers_the_far_end_not_itself() {
-    let sim = start_sim(directory("", None, 2)).await;
-    let app = spawn_app_with(Options { live: true, ..Default::default() }).await;
-    let pbx = app.pbx_for(&sim).await;
-    let t = app.live_tenant(pbx, &format!("c{}", suffix()), "", 2).await;
-    app.agrees(&sim, &t, "the first resync").await;
+    let (sim, app, t) = setup().await;
     let token = app.login(&t.agents[0]).await;
     let call = sim.outbound_call("1001", "0700333222").await.expect("the agent dials out");
     sim.answer(call).await.expect("the far end answers");

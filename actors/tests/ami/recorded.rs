@@ -63,6 +63,13 @@ fn with_action_id(bytes: &[u8], recorded_id: &str, id: &str) -> Vec<u8> {
     text.replace(&format!("ActionID: {recorded_id}\r\n"), &format!("ActionID: {id}\r\n")).into_bytes()
 }
 
+/// What the recorder got for `recorded_id`, with the ActionID Mayday gave.
+fn recorded_answer(recorded: Arc<Vec<Recorded>>, recorded_id: &'static str) -> AnswerFor {
+    Box::new(move |id: &str| {
+        answer_to(&recorded, recorded_id).iter().flat_map(|r| with_action_id(&r.bytes, recorded_id, id)).collect()
+    })
+}
+
 /// A list answer built from its response, items and Complete event.
 fn list(id: &str, message: &str, items: &[String], complete: &str) -> Vec<u8> {
     let mut out = format!("Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: {message}\r\n\r\n");
@@ -215,6 +222,20 @@ async fn run(answers: Answers, events: Vec<u8>, event_count: usize) -> Replayed 
     replayed
 }
 
+/// What the pjsip recording shows at its end: one caller into `support`, answered by Carol
+/// after a 7 s wait, 6 s of talk, every channel gone.
+fn the_recorded_call_is_over(live: &Replayed) {
+    assert_eq!(live.calls, 0, "every channel hung up");
+    let support = live.queues.iter().find(|q| q.asterisk_name == "support").expect("queue support");
+    let c = &support.counters;
+    assert_eq!((c.offered, c.answered, c.abandoned, c.timed_out), (1, 1, 0, 0), "{c:?}");
+    // AgentConnect: HoldTime 7 (within the default 20 s); AgentComplete: TalkTime 6.
+    assert_eq!((c.answered_within_sl, c.wait_answered_secs, c.handled, c.talk_secs), (1, 7, 1, 6), "{c:?}");
+    assert!(support.waiting.is_empty());
+    let carol = live.agent("Carol");
+    assert_eq!((carol.today.calls, carol.today.queue_calls, carol.today.talk_secs), (1, 1, 6), "{carol:?}");
+}
+
 #[actix_rt::test]
 async fn mayday_connected_before_the_call_sees_it_ring_out_answered_and_ended() {
     let recorded = recording("pjsip");
@@ -243,16 +264,9 @@ async fn mayday_connected_before_the_call_sees_it_ring_out_answered_and_ended() 
     let (events, count) = events_after(&recorded, cut);
     let live = run(answers, events, count).await;
 
-    assert_eq!(live.calls, 0, "every channel hung up");
-    let support = live.queues.iter().find(|q| q.asterisk_name == "support").expect("queue support");
-    let c = &support.counters;
-    assert_eq!((c.offered, c.answered, c.abandoned, c.timed_out), (1, 1, 0, 0), "{c:?}");
-    // AgentConnect: HoldTime 7 (within the default 20 s); AgentComplete: TalkTime 6.
-    assert_eq!((c.answered_within_sl, c.wait_answered_secs, c.handled, c.talk_secs), (1, 7, 1, 6), "{c:?}");
-    assert!(support.waiting.is_empty());
-    assert_eq!(support.members.len(), 3);
+    the_recorded_call_is_over(&live);
+    assert_eq!(live.queues.iter().find(|q| q.asterisk_name == "support").map(|q| q.members.len()), Some(3));
     let carol = live.agent("Carol");
-    assert_eq!((carol.today.calls, carol.today.queue_calls, carol.today.talk_secs), (1, 1, 6), "{carol:?}");
     // The queue's wrapuptime (2 s) is not on AMI and the member has none of its own.
     assert_eq!((carol.status, carol.call.is_none()), (AgentStatus::Available, true), "{carol:?}");
     let bob = live.agent("Bob");
@@ -268,27 +282,15 @@ async fn mayday_connecting_mid_call_picks_the_waiting_caller_up_and_follows_it_t
     // The recorder asked CoreShowChannels and QueueStatus while Bob's phone rang: Mayday
     // connects right then, and Asterisk answers its resync with what it answered the recorder.
     let cut = after_answer(&recorded, "pjsip-6");
-    let recorded_answer = |recorded: Arc<Vec<Recorded>>, recorded_id: &'static str| {
-        move |id: &str| -> Vec<u8> {
-            answer_to(&recorded, recorded_id).iter().flat_map(|r| with_action_id(&r.bytes, recorded_id, id)).collect()
-        }
-    };
     let answers = Answers {
-        queue_status: Box::new(recorded_answer(recorded.clone(), "pjsip-6")),
-        core_show_channels: Box::new(recorded_answer(recorded.clone(), "pjsip-5")),
+        queue_status: recorded_answer(recorded.clone(), "pjsip-6"),
+        core_show_channels: recorded_answer(recorded.clone(), "pjsip-5"),
         devices: device_states(&recorded[..cut]),
     };
     let (events, count) = events_after(&recorded, cut);
     let live = run(answers, events, count).await;
 
-    assert_eq!(live.calls, 0, "every channel hung up");
-    let support = live.queues.iter().find(|q| q.asterisk_name == "support").expect("queue support");
-    let c = &support.counters;
-    assert_eq!((c.offered, c.answered, c.abandoned, c.timed_out), (1, 1, 0, 0), "{c:?}");
-    assert_eq!((c.answered_within_sl, c.wait_answered_secs, c.handled, c.talk_secs), (1, 7, 1, 6), "{c:?}");
-    assert!(support.waiting.is_empty());
-    let carol = live.agent("Carol");
-    assert_eq!((carol.today.calls, carol.today.queue_calls, carol.today.talk_secs), (1, 1, 6), "{carol:?}");
+    the_recorded_call_is_over(&live);
     let bob = live.agent("Bob");
     assert_eq!(
         (bob.today.calls, bob.today.missed, bob.status),
@@ -305,14 +307,8 @@ async fn a_member_added_paused_penalised_and_removed_over_ami_ends_where_asteris
     // penalty, removes her, and originates a Local channel that is hung up.
     let cut = after_answer(&recorded, "actions-7");
     assert!(recorded[..cut].iter().all(|r| r.message.event_name() != Some("Newchannel")), "no channel before the cut");
-    let queue_status = {
-        let recorded = recorded.clone();
-        move |id: &str| -> Vec<u8> {
-            answer_to(&recorded, "actions-7").iter().flat_map(|r| with_action_id(&r.bytes, "actions-7", id)).collect()
-        }
-    };
     let answers = Answers {
-        queue_status: Box::new(queue_status),
+        queue_status: recorded_answer(recorded.clone(), "actions-7"),
         core_show_channels: Box::new(|id| list(id, "Channels will follow", &[], "CoreShowChannelsComplete")),
         devices: device_states(&recorded[..cut]),
     };
